@@ -1,0 +1,45 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install translations system-deps bench extract-messages clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Compile the message catalogs (.po -> .mo); the .mo files are build output, not committed.
+translations: $(STAMP)
+	$(BIN)/pybabel compile --directory translations --domain messages --statistics 2>&1 | grep -v "^compiling" || true
+	@ls translations/*/LC_MESSAGES/messages.mo >/dev/null
+
+## Debian packages the tests need (Chromium for the browser tests, wrk for bench/).
+system-deps:
+	@sh .ci/system-deps
+
+run: translations
+	$(BIN)/widget-server db upgrade
+	$(BIN)/widget-server demo
+	$(BIN)/widget-server serve --port $(PORT)
+
+test: translations system-deps
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing loudly" >&2; exit 1; fi; exit $$rc
+
+bench: translations system-deps
+	$(BIN)/python bench/signup.py
+
+## Refresh messages.pot and the catalogs after changing translatable text.
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project widget-server --copyright-holder widget-server .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

@@ -1,0 +1,147 @@
+"""Routes of the hosted sign-up flow (see CONTRACT.md, "Pages")."""
+import re
+import uuid
+from datetime import date
+
+from flask import current_app, g, redirect, render_template, request, session
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from widget_server import tokens
+from widget_server.billing.contracts import find_by_signup_key, start_contract
+from widget_server.billing.periods import trial_end
+from widget_server.extensions import db
+from widget_server.storage.models import Contract
+from widget_server.web import fields as field_forms
+from widget_server.web.errors import render_error
+from widget_server.web.headers import allow_framing
+from widget_server.web.pages import page_url
+
+from . import bp, payment_form, prefill as prefills
+
+SUBMISSION = re.compile(r"^[0-9a-f]{32}$")
+REMEMBERED_SIGNUPS = 5
+
+
+@bp.url_defaults
+def add_tenant(endpoint, values):
+    if "tenant_slug" not in values and g.get("tenant") is not None:
+        values["tenant_slug"] = g.tenant.slug
+
+
+@bp.url_value_preprocessor
+def load_tenant(endpoint, values):
+    g.tenant = current_app.extensions["widget_themes"].get(values.pop("tenant_slug"))
+
+
+@bp.before_request
+def frameable():
+    allow_framing(g.tenant.embed_origins)
+
+
+def _bad_link_page():
+    return render_error(
+        400, _("This sign-up link is invalid or has expired. You can still sign up below."),
+        action=(page_url(".choose"), _("Go to the sign-up page")),
+    )
+
+
+@bp.get("", strict_slashes=False)
+def choose():
+    tenant = g.tenant
+    try:
+        found = prefills.from_request(tenant)
+    except tokens.BadToken:
+        return _bad_link_page()
+    if found.locale:
+        g.customer_locale = found.locale
+    wanted = request.args.get("plan") or found.plan
+    if wanted and tenant.plan(wanted):
+        extra = {"prefill": found.token} if found.token else {}
+        return redirect(page_url(".form", plan_id=wanted, **extra))
+    return render_template("signup/choose.html", plans=tenant.plans, prefill=found.token)
+
+
+@bp.route("/<plan_id>", methods=["GET", "POST"])
+def form(plan_id: str):
+    tenant = g.tenant
+    plan = tenant.plan(plan_id)
+    if plan is None:
+        return render_error(404, _("This plan is not available. Please choose another one."),
+                            action=(page_url(".choose"), _("See all plans")))
+    try:
+        found = prefills.from_request(tenant)
+    except tokens.BadToken:
+        return _bad_link_page()
+    if found.locale:
+        g.customer_locale = found.locale
+    locked = found.locked_values
+    if request.method == "GET":
+        return _render_form(plan, found, values=dict(found.values), errors={}, payment={}, submission=uuid.uuid4().hex)
+
+    submission = request.form.get("submission", "")
+    if not SUBMISSION.match(submission):
+        return render_error(400)
+    existing = find_by_signup_key(db.session, tenant.slug, submission)
+    if existing is not None:
+        return _completed(existing)
+
+    today = date.today()
+    values, errors, typed = field_forms.validate(
+        tenant.fields, request.form, locked=locked, default_country=tenant.default_country, today=today)
+    payment, payment_errors, payment_typed = payment_form.validate(tenant, request.form)
+    errors.update(payment_errors)
+    if request.form.get("consent") != "1":
+        errors["consent"] = _("Please accept the terms and the privacy policy to continue.")
+    if errors:
+        return _render_form(plan, found, values=typed, errors=errors, payment=payment_typed, submission=submission,
+                            consent=request.form.get("consent") == "1"), 422
+
+    contract = start_contract(
+        db.session, tenant=tenant.slug, plan=plan, email=values["email"], locale=str(get_locale()),
+        fields=values, payment=payment, signup_key=submission, today=today,
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same form was submitted twice at once: the other request won.
+        db.session.rollback()
+        contract = find_by_signup_key(db.session, tenant.slug, submission)
+        if contract is None:
+            raise
+    return _completed(contract)
+
+
+def _completed(contract: Contract):
+    remembered = [c for c in session.get("signups", []) if c != contract.public_id][-(REMEMBERED_SIGNUPS - 1):]
+    session["signups"] = [*remembered, contract.public_id]
+    return redirect(page_url(".complete", contract_id=contract.public_id), code=303)
+
+
+def _render_form(plan, found, *, values, errors, payment, submission, consent=False):
+    tenant = g.tenant
+    locale = str(get_locale())
+    rendered = field_forms.render(tenant.fields, values, errors, set(found.locked), locale, tenant.default_language)
+    first_charge = date.today()
+    if plan.trial_days:
+        first_charge = trial_end(first_charge, plan.trial_days)
+    return render_template(
+        "signup/form.html", plan=plan, fields=rendered, errors=errors, payment=payment,
+        submission=submission, prefill=found.token, consent=consent, first_charge=first_charge,
+        error_count=len(errors),
+    )
+
+
+@bp.get("/complete/<contract_id>")
+def complete(contract_id: str):
+    tenant = g.tenant
+    contract = db.session.scalar(select(Contract).where(Contract.public_id == contract_id, Contract.tenant == tenant.slug))
+    if contract is None:
+        return render_error(404)
+    g.customer_locale = contract.customer.locale
+    # Personal details only for the browser that signed up; anyone else sees a plain confirmation.
+    mine = contract_id in session.get("signups", [])
+    return render_template("signup/complete.html", contract=contract, plan=tenant.plan(contract.plan_id), mine=mine,
+                           method=contract.customer.default_payment_method)

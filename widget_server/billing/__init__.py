@@ -1,0 +1,1 @@
+"""Domain logic over the storage session: no Flask, no Stripe, no HTTP."""

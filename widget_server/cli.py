@@ -1,0 +1,91 @@
+"""The `widget-server` command (also `flask --app widget_server`)."""
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app
+
+
+@click.group(cls=FlaskGroup, create_app=create_app)
+def main():
+    """widget-server: hosted sign-up pages and customer portal."""
+
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade():
+    """Apply all migrations (creates the SQLite file under instance/ if needed)."""
+    from .storage.migrate import upgrade
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("database is up to date")
+
+
+@main.group()
+def themes():
+    """Theme files."""
+
+
+@themes.command("check")
+@click.argument("tenant", required=False)
+@with_appcontext
+def themes_check(tenant):
+    """Validate theme files; one line per problem, non-zero exit when any."""
+    registry = current_app.extensions["widget_themes"]
+    slugs = [tenant] if tenant else registry.slugs()
+    if not slugs:
+        click.echo(f"no themes found in {registry.themes_dir}", err=True)
+        sys.exit(1)
+    problems = [p for slug in slugs for p in registry.check(slug)]
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        sys.exit(1)
+    click.echo(f"{len(slugs)} theme(s) OK: {', '.join(slugs)}", err=True)
+
+
+@main.group("api-keys")
+def api_keys():
+    """Merchant API keys."""
+
+
+@api_keys.command("create")
+@click.argument("tenant")
+@with_appcontext
+def api_keys_create(tenant):
+    """Create an API key for TENANT; it is printed once, alone, as the last line."""
+    from .extensions import db as database
+    from .storage.models import ApiKey
+    registry = current_app.extensions["widget_themes"]
+    if tenant not in registry.slugs():
+        raise click.ClickException(f"unknown tenant '{tenant}' (no themes/{tenant}/theme.toml)")
+    key, raw = ApiKey.generate(tenant)
+    database.session.add(key)
+    database.session.commit()
+    click.echo(f"API key for {tenant} (shown only now; store it safely):", err=True)
+    click.echo(raw)
+
+
+@main.command("demo")
+@with_appcontext
+def demo():
+    """Create or refresh the demo tenant's data (idempotent)."""
+    from .demo import refresh
+    for line in refresh():
+        click.echo(line)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.option("--merchant-port", default=None, type=int, help="Port of the demo merchant page (default: port + 1).")
+def serve(host, port, merchant_port):
+    """Serve the service and, on localhost, a demo merchant page that embeds it."""
+    from .demo_site import serve_both
+    serve_both(host, port, merchant_port or port + 1)

@@ -1,0 +1,9 @@
+"""Unbound extensions; create_app binds them with init_app."""
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from .storage.database import Database
+
+db = Database()
+babel = Babel()
+csrf = CSRFProtect()

@@ -1,0 +1,49 @@
+"""The SQLAlchemy engine and a request-scoped session, bound per Flask app.
+
+Plain SQLAlchemy 2 rather than Flask-SQLAlchemy so that models and billing/
+stay free of Flask; only this module knows about the app.
+"""
+from flask import current_app
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+class _AppSession(Session):
+    def get_bind(self, mapper=None, clause=None, **kwargs):
+        return current_app.extensions["database"]
+
+
+class Database:
+    """Flask extension: `db.session` is the session of the current app context."""
+
+    def __init__(self):
+        self.session = scoped_session(sessionmaker(class_=_AppSession, expire_on_commit=False))
+
+    def init_app(self, app) -> None:
+        app.extensions["database"] = make_engine(app.config["DATABASE_URL"])
+        app.teardown_appcontext(self._remove)
+
+    def _remove(self, _exc=None) -> None:
+        self.session.remove()
+
+    @property
+    def engine(self) -> Engine:
+        return current_app.extensions["database"]

@@ -1,0 +1,9 @@
+"""All models, imported so that Base.metadata knows every table."""
+from .api_key import ApiKey
+from .audit import AuditEvent
+from .contract import Contract
+from .customer import Customer, PaymentMethod
+from .idempotency import IdempotencyRecord
+from .outbox import OutboxEvent
+
+__all__ = ["ApiKey", "AuditEvent", "Contract", "Customer", "IdempotencyRecord", "OutboxEvent", "PaymentMethod"]

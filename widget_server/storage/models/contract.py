@@ -1,0 +1,29 @@
+"""The contract aggregate: one customer's subscription to one plan."""
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..base import Base, UTCDateTime, public_id, utcnow
+
+
+class Contract(Base):
+    __tablename__ = "contract"
+    __table_args__ = (Index("ix_contract_tenant_status", "tenant", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: public_id("con"))
+    tenant: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    plan_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))  # trial | active | paused | cancellation_pending | ended
+    # The price agreed at sign-up, so later theme edits do not reprice running contracts.
+    price_minor: Mapped[int] = mapped_column(Integer)  # in the currency's minor units
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[str] = mapped_column(String(8))  # month | year
+    trial_end: Mapped[date | None] = mapped_column(Date)
+    current_period_start: Mapped[date] = mapped_column(Date)
+    current_period_end: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped["Customer"] = relationship(back_populates="contracts")  # noqa: F821

@@ -1,0 +1,82 @@
+"""What a validated theme becomes: plain objects the pages read."""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+FIELD_TYPES = ("text", "email", "phone", "select", "checkbox", "country", "date", "vat_id", "iban")
+PAYMENT_METHODS = ("invoice", "sepa")
+INTERVALS = ("month", "year")
+
+
+def pick(translations: dict[str, str], locale: str, default: str) -> str:
+    """The text for a locale, falling back to the tenant's default language."""
+    return translations.get(locale) or translations.get(default) or ""
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    required: bool = False
+    max_length: int | None = None
+    label: dict[str, str] = field(default_factory=dict)
+    help: dict[str, str] = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    name: dict[str, str]
+    description: dict[str, str]
+    price: Decimal
+    currency: str
+    interval: str
+    trial_days: int = 0
+
+
+@dataclass(frozen=True)
+class Brand:
+    name: str
+    colors: dict[str, str]
+    font_family: str
+    radius: int
+    logo: str | None = None
+    font_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Tenant:
+    slug: str
+    folder: str
+    brand: Brand
+    default_language: str
+    languages: tuple[str, ...]
+    texts: dict[str, dict[str, str]]
+    fields: tuple[Field, ...]
+    plans: tuple[Plan, ...]
+    payment_methods: tuple[str, ...]
+    default_country: str
+    sepa_creditor_id: str | None
+    sepa_creditor_name: str | None
+    terms_url: str
+    privacy_url: str
+    embed_origins: tuple[str, ...]
+    css: str = ""
+    css_hash: str = ""
+    contact: dict[str, str] = field(default_factory=dict)
+
+    def plan(self, plan_id: str) -> Plan | None:
+        return next((p for p in self.plans if p.id == plan_id), None)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def text(self, key: str, locale: str) -> str | None:
+        """A designer's override of one of our texts, if the theme has one."""
+        return self.texts.get(locale, {}).get(key)

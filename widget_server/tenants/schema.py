@@ -1,0 +1,152 @@
+"""The shape of theme.toml, as a marshmallow schema.
+
+Unknown keys are errors, so a typo ("colour") is reported instead of ignored.
+Cross-key rules (labels for every language, contrast) live in checks.py.
+"""
+import re
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import get_currency_precision, list_currencies
+from marshmallow import Schema, ValidationError, fields, validate
+
+from .model import FIELD_TYPES, INTERVALS, PAYMENT_METHODS
+
+COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+FONT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,62}$")
+IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+LANG = re.compile(r"^[a-z]{2,3}(?:_[A-Z]{2})?$")
+ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}\.(?:svg|png|jpg|jpeg|webp|woff2)$")
+# A CSP source expression for an origin: scheme://host[:port|:*], host may start with "*."
+ORIGIN = re.compile(r"^https?://(?:\*\.)?[A-Za-z0-9.\-]+(?::(?:\d{1,5}|\*))?$")
+TEXT_KEYS = (
+    "signup_title", "signup_intro", "form_title", "form_intro", "submit",
+    "complete_title", "complete_body", "consent",
+)
+COLOR_KEYS = ("primary", "on_primary", "background", "surface", "text")
+
+
+class Money(fields.String):
+    """A price written as a string ("9.90"), so TOML floats never creep in."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError('Not a price; write it as a string such as "9.90".')
+        if not amount.is_finite() or amount < 0:
+            raise ValidationError("A price must be zero or more.")
+        return amount
+
+
+def translations(**kwargs):
+    """A table of language code -> text."""
+    return fields.Dict(
+        keys=fields.String(validate=validate.Regexp(LANG, error="Not a language code.")),
+        values=fields.String(validate=validate.Length(min=1, max=2000)),
+        **kwargs,
+    )
+
+
+class ColorsSchema(Schema):
+    primary = fields.String(required=True, validate=validate.Regexp(COLOR, error="Not a colour like #1a2b3c."))
+    on_primary = fields.String(required=True, validate=validate.Regexp(COLOR, error="Not a colour like #1a2b3c."))
+    background = fields.String(required=True, validate=validate.Regexp(COLOR, error="Not a colour like #1a2b3c."))
+    surface = fields.String(required=True, validate=validate.Regexp(COLOR, error="Not a colour like #1a2b3c."))
+    text = fields.String(required=True, validate=validate.Regexp(COLOR, error="Not a colour like #1a2b3c."))
+
+
+class BrandSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    logo = fields.String(validate=validate.Regexp(ASSET, error="Not a file name in the theme folder (svg, png, jpg, webp)."))
+    font_family = fields.String(
+        load_default="system-ui",
+        validate=validate.Regexp(FONT_NAME, error="Only letters, digits, spaces and hyphens are allowed in a font name."),
+    )
+    font_file = fields.String(validate=validate.Regexp(ASSET, error="Not a .woff2 file name in the theme folder."))
+    radius = fields.Integer(load_default=6, validate=validate.Range(min=0, max=24))
+    colors = fields.Nested(ColorsSchema, required=True)
+
+
+class LanguagesSchema(Schema):
+    default = fields.String(required=True)
+    available = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class OptionSchema(Schema):
+    value = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    label = translations(required=True)
+
+
+class FieldSchema(Schema):
+    name = fields.String(required=True, validate=validate.Regexp(IDENT, error="Use lower-case letters, digits and _."))
+    type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
+    required = fields.Boolean(load_default=False)
+    max_length = fields.Integer(validate=validate.Range(min=1, max=2000))
+    label = translations(load_default=dict)
+    help = translations(load_default=dict)
+    options = fields.List(fields.Nested(OptionSchema), load_default=list)
+
+
+class PlanSchema(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_\-]{0,62}$", error="Use lower-case letters, digits, - and _."))
+    name = translations(required=True)
+    description = translations(load_default=dict)
+    price = Money(required=True)
+    currency = fields.String(required=True, validate=validate.OneOf(sorted(list_currencies()), error="Not an ISO 4217 currency code."))
+    interval = fields.String(required=True, validate=validate.OneOf(INTERVALS))
+    trial_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=365))
+
+
+class SepaSchema(Schema):
+    creditor_id = fields.String(required=True, validate=validate.Length(min=8, max=35))
+    creditor_name = fields.String(required=True, validate=validate.Length(min=1, max=70))
+
+
+class PaymentsSchema(Schema):
+    methods = fields.List(fields.String(validate=validate.OneOf(PAYMENT_METHODS)), required=True, validate=validate.Length(min=1))
+    sepa = fields.Nested(SepaSchema)
+
+
+class LegalSchema(Schema):
+    terms_url = fields.Url(required=True, schemes={"http", "https"})
+    privacy_url = fields.Url(required=True, schemes={"http", "https"})
+
+
+class EmbedSchema(Schema):
+    allowed_origins = fields.List(
+        fields.String(validate=validate.Regexp(ORIGIN, error="Not an origin like https://shop.example.com or http://localhost:*.")),
+        load_default=list,
+    )
+
+
+class SignupSchema(Schema):
+    default_country = fields.String(load_default="DE", validate=validate.Regexp(r"^[A-Z]{2}$", error="Not a two-letter country code."))
+
+
+class ContactSchema(Schema):
+    email = fields.Email()
+    phone = fields.String(validate=validate.Length(max=40))
+    address = fields.String(validate=validate.Length(max=300))
+    url = fields.Url(schemes={"http", "https"})
+
+
+class ThemeSchema(Schema):
+    brand = fields.Nested(BrandSchema, required=True)
+    languages = fields.Nested(LanguagesSchema, required=True)
+    texts = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(LANG, error="Not a language code.")),
+        values=fields.Dict(keys=fields.String(validate=validate.OneOf(TEXT_KEYS)), values=fields.String(validate=validate.Length(max=2000))),
+        load_default=dict,
+    )
+    fields_ = fields.List(fields.Nested(FieldSchema), data_key="fields", required=True, validate=validate.Length(min=1))
+    plans = fields.List(fields.Nested(PlanSchema), required=True, validate=validate.Length(min=1))
+    payments = fields.Nested(PaymentsSchema, required=True)
+    legal = fields.Nested(LegalSchema, required=True)
+    embed = fields.Nested(EmbedSchema, load_default=lambda: {"allowed_origins": []})
+    signup = fields.Nested(SignupSchema, load_default=lambda: {"default_country": "DE"})
+    contact = fields.Nested(ContactSchema, load_default=dict)
+
+
+def currency_precision(currency: str) -> int:
+    return get_currency_precision(currency)

@@ -1,0 +1,40 @@
+"""Signed tokens: one itsdangerous serializer per purpose (its own salt).
+
+Keys rotate: WIDGET_SECRET_KEY signs, WIDGET_OLD_SECRET_KEYS still verify.
+"""
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+PURPOSES = {
+    # purpose: config key of its max age in seconds
+    "signup-prefill": "WIDGET_SIGNUP_LINK_MAX_AGE",
+}
+
+
+class BadToken(Exception):
+    """Tampered, expired, of another purpose or of another tenant."""
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    if purpose not in PURPOSES:
+        raise KeyError(purpose)
+    keys = [*current_app.config["WIDGET_OLD_SECRET_KEYS"], current_app.config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=f"widget-server.{purpose}")
+
+
+def max_age(purpose: str) -> int:
+    return int(current_app.config[PURPOSES[purpose]])
+
+
+def sign(purpose: str, tenant: str, payload: dict) -> str:
+    return _serializer(purpose).dumps({"t": tenant, "p": payload})
+
+
+def load(purpose: str, tenant: str, token: str) -> dict:
+    try:
+        data = _serializer(purpose).loads(token, max_age=max_age(purpose))
+    except (BadData, ValueError, TypeError) as exc:
+        raise BadToken(str(exc)) from exc
+    if not isinstance(data, dict) or data.get("t") != tenant or not isinstance(data.get("p"), dict):
+        raise BadToken("token belongs to another tenant")
+    return data["p"]

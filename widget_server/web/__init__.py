@@ -1,0 +1,1 @@
+"""What every page shares: layout, security headers, error pages, field rendering."""
