@@ -3,7 +3,7 @@ import re
 import uuid
 from datetime import date
 
-from flask import current_app, g, redirect, render_template, request, session
+from flask import g, redirect, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -23,17 +23,6 @@ from . import bp, payment_form, prefill as prefills
 
 SUBMISSION = re.compile(r"^[0-9a-f]{32}$")
 REMEMBERED_SIGNUPS = 5
-
-
-@bp.url_defaults
-def add_tenant(endpoint, values):
-    if "tenant_slug" not in values and g.get("tenant") is not None:
-        values["tenant_slug"] = g.tenant.slug
-
-
-@bp.url_value_preprocessor
-def load_tenant(endpoint, values):
-    g.tenant = current_app.extensions["widget_themes"].get(values.pop("tenant_slug"))
 
 
 @bp.before_request

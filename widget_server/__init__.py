@@ -27,10 +27,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["widget_languages"] = languages
     app.extensions["widget_themes"] = ThemeRegistry(app.config["WIDGET_THEMES_DIR"], languages)
 
-    from .web import errors, headers, pages
+    from .web import errors, headers, pages, tenant_context
     errors.init_app(app)
     headers.init_app(app)
     pages.init_app(app)
+    tenant_context.init_app(app)
 
     from hosted_signup import bp as signup_bp
     from .api import bp as api_bp, init_app as init_api
@@ -42,4 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(embed_bp)
     app.register_blueprint(health_bp)
     init_api(app, api_bp)
+
+    from . import cli
+    cli.init_app(app)
     return app

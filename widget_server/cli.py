@@ -13,7 +13,13 @@ def main():
     """widget-server: hosted sign-up pages and customer portal."""
 
 
-@main.group()
+def init_app(app) -> None:
+    """Our commands on app.cli, so `flask --app widget_server` and `widget-server` both have them."""
+    for command in (db, themes, api_keys, demo, serve):
+        app.cli.add_command(command)
+
+
+@click.group()
 def db():
     """Database schema."""
 
@@ -27,7 +33,7 @@ def db_upgrade():
     click.echo("database is up to date")
 
 
-@main.group()
+@click.group()
 def themes():
     """Theme files."""
 
@@ -50,7 +56,7 @@ def themes_check(tenant):
     click.echo(f"{len(slugs)} theme(s) OK: {', '.join(slugs)}", err=True)
 
 
-@main.group("api-keys")
+@click.group("api-keys")
 def api_keys():
     """Merchant API keys."""
 
@@ -72,16 +78,23 @@ def api_keys_create(tenant):
     click.echo(raw)
 
 
-@main.command("demo")
+@click.command("demo")
 @with_appcontext
 def demo():
     """Create or refresh the demo tenant's data (idempotent)."""
     from .demo import refresh
-    for line in refresh():
+    from .tenants import TenantUnavailable, UnknownTenant
+    try:
+        lines = refresh()
+    except UnknownTenant:
+        raise click.ClickException("themes/demo/theme.toml is missing")
+    except TenantUnavailable as exc:
+        raise click.ClickException("the demo theme is broken:\n" + "\n".join(map(str, exc.problems)))
+    for line in lines:
         click.echo(line)
 
 
-@main.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
 @click.option("--merchant-port", default=None, type=int, help="Port of the demo merchant page (default: port + 1).")

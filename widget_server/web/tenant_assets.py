@@ -7,11 +7,6 @@ bp = Blueprint("tenant_assets", __name__, url_prefix="/t/<tenant_slug>")
 YEAR = 365 * 24 * 3600
 
 
-@bp.url_value_preprocessor
-def load_tenant(endpoint, values):
-    g.tenant = current_app.extensions["widget_themes"].get(values.pop("tenant_slug"))
-
-
 @bp.get("/theme-<digest>.css")
 def stylesheet(digest: str):
     tenant = g.tenant
