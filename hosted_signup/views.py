@@ -30,7 +30,16 @@ def frameable():
     allow_framing(g.tenant.embed_origins)
 
 
-def _bad_link_page():
+def _prefill() -> prefills.Prefill:
+    """The signed prefill of this request; its language applies unless ?lang says otherwise."""
+    found = prefills.from_request(g.tenant)
+    if found.locale:
+        g.customer_locale = found.locale
+    return found
+
+
+@bp.errorhandler(tokens.BadToken)
+def bad_link(_exc):
     return render_error(
         400, _("This sign-up link is invalid or has expired. You can still sign up below."),
         action=(page_url(".choose"), _("Go to the sign-up page")),
@@ -40,12 +49,7 @@ def _bad_link_page():
 @bp.get("", strict_slashes=False)
 def choose():
     tenant = g.tenant
-    try:
-        found = prefills.from_request(tenant)
-    except tokens.BadToken:
-        return _bad_link_page()
-    if found.locale:
-        g.customer_locale = found.locale
+    found = _prefill()
     wanted = request.args.get("plan") or found.plan
     if wanted and tenant.plan(wanted):
         extra = {"prefill": found.token} if found.token else {}
@@ -60,12 +64,7 @@ def form(plan_id: str):
     if plan is None:
         return render_error(404, _("This plan is not available. Please choose another one."),
                             action=(page_url(".choose"), _("See all plans")))
-    try:
-        found = prefills.from_request(tenant)
-    except tokens.BadToken:
-        return _bad_link_page()
-    if found.locale:
-        g.customer_locale = found.locale
+    found = _prefill()
     locked = found.locked_values
     if request.method == "GET":
         return _render_form(plan, found, values=dict(found.values), errors={}, payment={}, submission=uuid.uuid4().hex)
