@@ -87,11 +87,11 @@ def form(plan_id: str):
         return _render_form(plan, found, values=typed, errors=errors, payment=payment_typed, submission=submission,
                             consent=request.form.get("consent") == "1"), 422
 
-    contract = start_contract(
-        db.session, tenant=tenant.slug, plan=plan, email=values["email"], locale=str(get_locale()),
-        fields=values, payment=payment, signup_key=submission, today=today,
-    )
     try:
+        contract = start_contract(
+            db.session, tenant=tenant.slug, plan=plan, email=values["email"], locale=str(get_locale()),
+            fields=values, payment=payment, signup_key=submission, today=today,
+        )
         db.session.commit()
     except IntegrityError:
         # The same form was submitted twice at once: the other request won.

@@ -78,3 +78,27 @@ def test_fjord_form_has_its_own_fields_and_language(client):
     assert 'lang="sv"' in page
     assert 'name="grind"' in page and 'name="company"' not in page
     assert "SEPA" not in page
+
+
+def test_simultaneous_double_submit_creates_one_customer(app, client, signup_form, session):
+    """Two requests with the same form racing each other: one customer, both see the confirmation."""
+    import threading
+
+    url, data = signup_form()
+    cookie = client.get_cookie("__Host-widget_session")
+    results, barrier = [], threading.Barrier(4)
+
+    def submit():
+        twin = app.test_client()
+        twin.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
+        barrier.wait()
+        results.append(twin.post(url, data=data))
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in results] == [303] * 4
+    assert len({r.headers["Location"] for r in results}) == 1
+    assert count(session, Customer) == 1 and count(session, Contract) == 1
