@@ -57,8 +57,19 @@ def help_text(field, locale: str, default_language: str) -> str:
     return text or str(STANDARD_HELP.get(field.name, ""))
 
 
-def _sort_key(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+# Letters the Nordic alphabets sort after z, in their order there (each group sorts as one letter).
+AFTER_Z = {"sv": ("å", "äæ", "öø"), "da": ("æä", "øö", "å"), "nb": ("æä", "øö", "å"), "nn": ("æä", "øö", "å")}
+# Letters that Unicode does not decompose into a base letter.
+UNDECOMPOSED = str.maketrans({"æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ł": "l", "ı": "i"})
+
+
+def _sort_key(text: str, language: str = "en") -> str:
+    """Alphabetical order for the language: Nordic letters after z, other accents as their base letter."""
+    tail = {ch: chr(ord("z") + 1 + i) for i, group in enumerate(AFTER_Z.get(language, ())) for ch in group}
+    return "".join(
+        tail.get(ch) or unicodedata.normalize("NFKD", ch.translate(UNDECOMPOSED)).encode("ascii", "ignore").decode()
+        for ch in text.casefold()
+    )
 
 
 @lru_cache(maxsize=16)
@@ -66,7 +77,8 @@ def countries(locale: str) -> tuple[tuple[str, str], ...]:
     """(code, name) pairs in the locale's language, sorted by name."""
     names = Locale.parse(locale).territories
     pairs = [(code, name) for code, name in names.items() if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES]
-    return tuple(sorted(pairs, key=lambda pair: _sort_key(pair[1])))
+    language = Locale.parse(locale).language
+    return tuple(sorted(pairs, key=lambda pair: _sort_key(pair[1], language)))
 
 
 @dataclass
