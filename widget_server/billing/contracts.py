@@ -45,6 +45,9 @@ def start_contract(
         price_minor=to_minor(plan.price, plan.currency), currency=plan.currency, interval=plan.interval,
         trial_end=trial, current_period_start=today,
         current_period_end=trial or period_end(today, plan.interval),
+        # Trials are invoiced when they end; other contracts from today on, by the next billing run.
+        next_billing_date=trial or today, anchor_day=(trial or today).day,
+        setup_fee_minor=to_minor(plan.setup_fee, plan.currency),
     )
     method = PaymentMethod(customer=customer, kind=payment.kind, is_default=True)
     if payment.kind == "sepa":

@@ -4,6 +4,11 @@ Each problem is (key path, message) so `themes check` can point at the line a
 designer has to fix.
 """
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+from stdnum.eu import vat
 
 from .model import FIELD_TYPES
 from .schema import currency_precision
@@ -104,13 +109,39 @@ def check(data: dict, folder: Path, shipped_languages: set[str]) -> list[tuple[s
         plan_ids.add(plan["id"])
         for lang in _missing_languages(plan["name"], available):
             add(f"plans[{i}].name.{lang}", f"Name missing for language '{lang}'.")
-        places = -plan["price"].as_tuple().exponent
-        if places > currency_precision(plan["currency"]):
-            add(f"plans[{i}].price", f"{plan['currency']} has {currency_precision(plan['currency'])} decimal places.")
+        for key in ("price", "setup_fee"):
+            places = -plan[key].as_tuple().exponent
+            if places > currency_precision(plan["currency"]):
+                add(f"plans[{i}].{key}", f"{plan['currency']} has {currency_precision(plan['currency'])} decimal places.")
 
     payments = data["payments"]
     if len(set(payments["methods"])) != len(payments["methods"]):
         add("payments.methods", "A payment method is listed twice.")
     if "sepa" in payments["methods"] and not payments.get("sepa"):
         add("payments.sepa", "SEPA direct debit needs [payments.sepa] with creditor_id and creditor_name.")
+    problems.extend(_check_billing(data))
+    return problems
+
+
+def _check_billing(data: dict) -> list[tuple[str, str]]:
+    problems = []
+    billing = data["billing"]
+    try:
+        ZoneInfo(billing["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(("billing.timezone", f"'{billing['timezone']}' is not a time zone such as Europe/Berlin."))
+    seller_vat = billing["seller"].get("vat_id")
+    if seller_vat and not vat.is_valid(seller_vat):
+        problems.append(("billing.seller.vat_id", "Not a valid EU VAT ID."))
+    bank = billing.get("bank")
+    if bank:
+        try:
+            IBAN(bank["iban"])
+        except (SchwiftyException, ValueError):
+            problems.append(("billing.bank.iban", "Not a valid IBAN."))
+    elif "invoice" in data["payments"]["methods"]:
+        problems.append(("billing.bank", "Paying by bank transfer needs [billing.bank] with account_holder and iban."))
+    days = billing["dunning_days"]
+    if days != sorted(set(days)):
+        problems.append(("billing.dunning_days", "List each day once, in ascending order."))
     return problems

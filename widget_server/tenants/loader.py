@@ -6,7 +6,7 @@ from pathlib import Path
 from marshmallow import ValidationError
 
 from . import checks, css
-from .model import Brand, Field, Option, Plan, Tenant
+from .model import Billing, Brand, Field, Option, Plan, Tenant
 from .schema import ThemeSchema
 
 DEFAULTS_FOLDER = "_default"
@@ -117,6 +117,8 @@ def build(slug: str, folder: Path, data: dict) -> Tenant:
             Plan(
                 id=p["id"], name=p["name"], description=p["description"], price=p["price"],
                 currency=p["currency"], interval=p["interval"], trial_days=p["trial_days"],
+                setup_fee=p["setup_fee"], minimum_term_months=p["minimum_term_months"],
+                notice_period_days=p["notice_period_days"],
             )
             for p in data["plans"]
         ),
@@ -128,6 +130,15 @@ def build(slug: str, folder: Path, data: dict) -> Tenant:
         privacy_url=data["legal"]["privacy_url"],
         embed_origins=tuple(data["embed"]["allowed_origins"]),
         contact=data["contact"],
+        billing=_billing(data["billing"]),
         css=stylesheet,
         css_hash=css_hash,
+    )
+
+
+def _billing(b: dict) -> Billing:
+    return Billing(
+        invoice_prefix=b["invoice_prefix"], tax_rate=b["tax_rate"], prices_include_tax=b["prices_include_tax"],
+        seller=b["seller"], timezone=b["timezone"], payment_terms_days=b["payment_terms_days"],
+        bank=b.get("bank"), dunning_days=tuple(b["dunning_days"]),
     )

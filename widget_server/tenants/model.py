@@ -38,6 +38,23 @@ class Plan:
     currency: str
     interval: str
     trial_days: int = 0
+    setup_fee: Decimal = Decimal(0)
+    minimum_term_months: int = 0
+    notice_period_days: int = 0
+
+
+@dataclass(frozen=True)
+class Billing:
+    """How a tenant invoices: numbering, tax, seller and bank details, dunning."""
+
+    invoice_prefix: str
+    tax_rate: Decimal
+    prices_include_tax: bool
+    seller: dict[str, str]
+    timezone: str = "Europe/Berlin"
+    payment_terms_days: int = 14
+    bank: dict[str, str] | None = None
+    dunning_days: tuple[int, ...] = (7, 14, 28)
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,7 @@ class Tenant:
     terms_url: str
     privacy_url: str
     embed_origins: tuple[str, ...]
+    billing: Billing | None = None
     css: str = ""
     css_hash: str = ""
     contact: dict[str, str] = field(default_factory=dict)

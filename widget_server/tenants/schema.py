@@ -88,6 +88,20 @@ class FieldSchema(Schema):
     options = fields.List(fields.Nested(OptionSchema), load_default=list)
 
 
+class Percent(fields.String):
+    """A tax rate in percent, written as a string ("19" or "7.5")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            rate = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError('Not a percentage; write it as a string such as "19".')
+        if not rate.is_finite() or not 0 <= rate < 100:
+            raise ValidationError("A tax rate must be at least 0 and below 100.")
+        return rate
+
+
 class PlanSchema(Schema):
     id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_\-]{0,62}$", error="Use lower-case letters, digits, - and _."))
     name = translations(required=True)
@@ -96,6 +110,9 @@ class PlanSchema(Schema):
     currency = fields.String(required=True, validate=validate.OneOf(sorted(list_currencies()), error="Not an ISO 4217 currency code."))
     interval = fields.String(required=True, validate=validate.OneOf(INTERVALS))
     trial_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=365))
+    setup_fee = Money(load_default=lambda: Decimal(0))
+    minimum_term_months = fields.Integer(load_default=0, validate=validate.Range(min=0, max=120))
+    notice_period_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=365))
 
 
 class SepaSchema(Schema):
@@ -124,6 +141,30 @@ class SignupSchema(Schema):
     default_country = fields.String(load_default="DE", validate=validate.Regexp(r"^[A-Z]{2}$", error="Not a two-letter country code."))
 
 
+class SellerSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=140))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="Not a two-letter country code."))
+    vat_id = fields.String(validate=validate.Length(max=20))
+
+
+class BankSchema(Schema):
+    account_holder = fields.String(required=True, validate=validate.Length(min=1, max=70))
+    iban = fields.String(required=True, validate=validate.Length(max=42))
+    bic = fields.String(validate=validate.Regexp(r"^[A-Z0-9]{8}(?:[A-Z0-9]{3})?$", error="Not a BIC."))
+
+
+class BillingSchema(Schema):
+    timezone = fields.String(load_default="Europe/Berlin")
+    invoice_prefix = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{1,12}$", error="Use 1 to 12 capital letters or digits."))
+    payment_terms_days = fields.Integer(load_default=14, validate=validate.Range(min=0, max=120))
+    tax_rate = Percent(required=True)
+    prices_include_tax = fields.Boolean(load_default=True)
+    seller = fields.Nested(SellerSchema, required=True)
+    bank = fields.Nested(BankSchema)
+    dunning_days = fields.List(fields.Integer(validate=validate.Range(min=1, max=365)), load_default=lambda: [7, 14, 28])
+
+
 class ContactSchema(Schema):
     email = fields.Email()
     phone = fields.String(validate=validate.Length(max=40))
@@ -146,6 +187,7 @@ class ThemeSchema(Schema):
     embed = fields.Nested(EmbedSchema, load_default=lambda: {"allowed_origins": []})
     signup = fields.Nested(SignupSchema, load_default=lambda: {"default_country": "DE"})
     contact = fields.Nested(ContactSchema, load_default=dict)
+    billing = fields.Nested(BillingSchema, required=True)
 
 
 def currency_precision(currency: str) -> int:

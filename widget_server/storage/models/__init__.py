@@ -4,6 +4,11 @@ from .audit import AuditEvent
 from .contract import Contract
 from .customer import Customer, PaymentMethod
 from .idempotency import IdempotencyRecord
+from .invoice import Invoice, InvoiceLine, InvoiceSequence
+from .ledger import LedgerEntry, Payment
 from .outbox import OutboxEvent
 
-__all__ = ["ApiKey", "AuditEvent", "Contract", "Customer", "IdempotencyRecord", "OutboxEvent", "PaymentMethod"]
+__all__ = [
+    "ApiKey", "AuditEvent", "Contract", "Customer", "IdempotencyRecord", "Invoice", "InvoiceLine",
+    "InvoiceSequence", "LedgerEntry", "OutboxEvent", "Payment", "PaymentMethod",
+]

@@ -9,7 +9,10 @@ from ..base import Base, UTCDateTime, public_id, utcnow
 
 class Contract(Base):
     __tablename__ = "contract"
-    __table_args__ = (Index("ix_contract_tenant_status", "tenant", "status"),)
+    __table_args__ = (
+        Index("ix_contract_tenant_status", "tenant", "status"),
+        Index("ix_contract_due", "next_billing_date", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: public_id("con"))
@@ -24,6 +27,12 @@ class Contract(Base):
     trial_end: Mapped[date | None] = mapped_column(Date)
     current_period_start: Mapped[date] = mapped_column(Date)
     current_period_end: Mapped[date] = mapped_column(Date)
+    # The first day not yet invoiced; None once the contract no longer bills.
+    next_billing_date: Mapped[date | None] = mapped_column(Date)
+    # The day of month periods start on, kept across short months (31 Jan -> 28 Feb -> 31 Mar).
+    anchor_day: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    setup_fee_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    periods_billed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped["Customer"] = relationship(back_populates="contracts")  # noqa: F821
