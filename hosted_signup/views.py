@@ -41,7 +41,7 @@ def _prefill() -> prefills.Prefill:
 @bp.errorhandler(tokens.BadToken)
 def bad_link(_exc):
     return render_error(
-        400, _("This sign-up link is invalid or has expired. You can still sign up below."),
+        400, _("This sign-up link is invalid or has expired. You can still sign up on the regular sign-up page."),
         action=(page_url(".choose"), _("Go to the sign-up page")),
     )
 

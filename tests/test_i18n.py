@@ -90,7 +90,7 @@ def test_unknown_lang_shows_a_notice_and_falls_back_to_the_tenant_default(client
     html = page(response)
     assert response.status_code == 200
     assert language_of(html) == "en"
-    assert notice(html) == 'The language "xx" is not available here; this page is shown in your language instead.'
+    assert notice(html) == 'The language "xx" is not available here; this page is shown in English instead.'
     assert "Choose this plan" in html
 
 

@@ -33,7 +33,7 @@ STANDARD_LABELS = {
     "birth_date": lazy_gettext("Date of birth"),
 }
 STANDARD_HELP = {
-    "phone": lazy_gettext("With country code if outside your country, e.g. +49 30 1234567."),
+    "phone": lazy_gettext("Add the country code if the number is not from the country you selected, e.g. +49 30 1234567."),
     "vat_id": lazy_gettext("For businesses in the EU, e.g. DE123456789."),
 }
 DEFAULT_MAX = {"text": 200, "email": 254, "phone": 30, "vat_id": 20, "iban": 42, "date": 10, "select": 100, "country": 2}
@@ -177,7 +177,7 @@ def _validate_one(f, raw: str, form, default_country: str, today: date):
         except ValueError:
             return value, _("Please enter a date as YYYY-MM-DD.")
         if f.name == "birth_date" and not (date(1900, 1, 1) <= day < today):
-            return value, _("Please enter a date of birth in the past.")
+            return value, _("Please enter a date of birth between 1900 and today.")
         return day.isoformat(), None
     return value, None
 
