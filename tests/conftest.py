@@ -4,7 +4,6 @@ import os
 import re
 import shutil
 from html import unescape
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text

@@ -15,7 +15,7 @@ def main():
 
 def init_app(app) -> None:
     """Our commands on app.cli, so `flask --app widget_server` and `widget-server` both have them."""
-    for command in (db, themes, api_keys, demo, serve):
+    for command in (db, themes, api_keys, demo, serve, billing):
         app.cli.add_command(command)
 
 
@@ -102,3 +102,38 @@ def serve(host, port, merchant_port):
     """Serve the service and, on localhost, a demo merchant page that embeds it."""
     from .demo_site import serve_both
     serve_both(host, port, merchant_port or port + 1)
+
+
+@click.group()
+def billing():
+    """Invoices and payments."""
+
+
+@billing.command("run")
+@click.option("--date", "up_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Bill everything due up to this day (default: today).")
+@with_appcontext
+def billing_run(up_to):
+    """Bill every period that has started up to --date; running it twice bills nothing twice."""
+    from datetime import date
+
+    from .billing.run import bill_due
+    from .extensions import db as database
+    from .tenants import TenantUnavailable, UnknownTenant
+    registry = current_app.extensions["widget_themes"]
+
+    def tenant_or_none(slug):
+        try:
+            return registry.get(slug)
+        except (UnknownTenant, TenantUnavailable):
+            return None
+
+    day = up_to.date() if up_to else date.today()
+    result = bill_due(database.session, tenant_or_none, day)
+    click.echo(f"billed {result.contracts} contract(s) up to {day.isoformat()}: {result.invoices} invoice(s)")
+    if result.skipped:
+        click.echo(f"skipped {result.skipped} contract(s) whose theme is missing or broken (see `themes check`)", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,34 +1,12 @@
 """The billing run over real contracts: periods, numbers, ledger, idempotency."""
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 
-import pytest
 from sqlalchemy import func, select
 
-from widget_server.billing.contracts import PaymentChoice, start_contract
 from widget_server.billing.run import bill_due
 from widget_server.storage.models import Contract, Invoice, LedgerEntry, OutboxEvent
 
-FIELDS = {"first_name": "Anna", "last_name": "Berg", "email": "anna@example.com", "country": "DE"}
-
-
-@pytest.fixture
-def tenants(app):
-    registry = app.extensions["widget_themes"]
-    yield lambda slug: registry.get(slug)
-
-
-@pytest.fixture
-def sign_up(session, tenants):
-    def make(plan_id="pro", on=date(2026, 1, 31), tenant="demo", fields=None, key=None):
-        t = tenants(tenant)
-        contract = start_contract(session, tenant=tenant, plan=t.plan(plan_id), email="anna@example.com", locale="de",
-                                  fields=fields or FIELDS, payment=PaymentChoice(kind="invoice"),
-                                  signup_key=key or f"k{on.isoformat()}{plan_id}{tenant}", today=on)
-        session.commit()
-        return contract
-    yield make
-
+from .conftest import SIGNUP_FIELDS
 
 def count(session, model):
     return session.scalar(select(func.count()).select_from(model))
@@ -79,7 +57,7 @@ def test_numbers_are_per_tenant_and_year(session, sign_up, tenants):
 
 
 def test_reverse_charge_for_eu_business_from_another_member_state(session, sign_up, tenants):
-    sign_up("pro", on=date(2026, 1, 1), fields={**FIELDS, "vat_id": "ATU13585627"})
+    sign_up("pro", on=date(2026, 1, 1), fields={**SIGNUP_FIELDS, "vat_id": "ATU13585627"})
     bill_due(session, tenants, date(2026, 1, 1))
     invoice = session.scalar(select(Invoice))
     assert invoice.reverse_charge and invoice.tax_minor == 0
@@ -87,7 +65,7 @@ def test_reverse_charge_for_eu_business_from_another_member_state(session, sign_
 
 
 def test_domestic_business_pays_vat(session, sign_up, tenants):
-    sign_up("pro", on=date(2026, 1, 1), fields={**FIELDS, "vat_id": "DE136695976"})
+    sign_up("pro", on=date(2026, 1, 1), fields={**SIGNUP_FIELDS, "vat_id": "DE136695976"})
     bill_due(session, tenants, date(2026, 1, 1))
     invoice = session.scalar(select(Invoice))
     assert not invoice.reverse_charge and invoice.gross_minor == 1990
@@ -98,3 +76,14 @@ def test_broken_tenant_is_skipped_not_fatal(session, sign_up, tenants):
     result = bill_due(session, lambda slug: None, date(2026, 2, 1))
     assert result.skipped == 1 and count(session, Invoice) == 0
     assert bill_due(session, tenants, date(2026, 2, 1)).invoices == 2
+
+
+def test_billing_run_command_is_idempotent(app, sign_up, session):
+    sign_up("pro", on=date(2026, 1, 1))
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["billing", "run", "--date", "2026-02-01"])
+    assert first.exit_code == 0, first.output
+    assert "billed 1 contract(s) up to 2026-02-01: 2 invoice(s)" in first.output
+    second = runner.invoke(args=["billing", "run", "--date", "2026-02-01"])
+    assert "billed 0 contract(s) up to 2026-02-01: 0 invoice(s)" in second.output
+    assert runner.invoke(args=["billing", "run", "--date", "2026-02-31"]).exit_code == 2
