@@ -1,13 +1,21 @@
 """Bearer API keys: each key belongs to one tenant and sees only that tenant's data."""
 from flask import current_app, g, request
+from flask_smorest import abort
 from sqlalchemy import select
 
 from ..extensions import db
 from ..storage.models import ApiKey
 from ..storage.models.api_key import hash_key
+from ..tenants import TenantUnavailable
 from ..web.problems import problem
-from . import bp
+from . import bp, problem_response
 
+WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": "How to authenticate (RFC 6750)", "schema": {"type": "string"}}}
+
+
+def documented_401(view):
+    """Declare the 401 answer every API call can give."""
+    return problem_response(401, "Missing, malformed, unknown or revoked API key", headers=WWW_AUTHENTICATE)(view)
 
 
 @bp.before_request
@@ -24,4 +32,7 @@ def authenticate():
 
 def current_tenant():
     """The tenant of the calling key, with its theme (503 problem if the theme is broken)."""
-    return current_app.extensions["widget_themes"].get(g.api_tenant)
+    try:
+        return current_app.extensions["widget_themes"].get(g.api_tenant)
+    except TenantUnavailable:
+        abort(503, message="This tenant's theme files have errors; run `widget-server themes check` to see them.")

@@ -1,20 +1,30 @@
 """Customers and contracts of the calling tenant."""
+import re
+
 from flask import g
 from flask_smorest import abort
 from sqlalchemy import select
 
 from ..extensions import db
 from ..storage.models import Contract, Customer
-from . import bp
+from . import bp, problem_response
+from .auth import documented_401
 from .schemas import ContractOut, CustomerList, CustomerOut, CustomerQuery
+
+# Public ids are a prefix and URL-safe base64 (storage.base.public_id); anything else cannot exist,
+# and must not reach the database (PostgreSQL refuses NUL characters, for one).
+PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 @bp.get("/customers/<customer_id>")
 @bp.response(200, CustomerOut)
-@bp.alt_response(404, description="No such customer for this tenant")
+@documented_401
+@problem_response(404, "No such customer for this tenant")
 def get_customer(customer_id: str):
     """A customer with their contracts and payment methods."""
-    customer = db.session.scalar(select(Customer).where(Customer.public_id == customer_id, Customer.tenant == g.api_tenant))
+    customer = None
+    if PUBLIC_ID.match(customer_id):
+        customer = db.session.scalar(select(Customer).where(Customer.public_id == customer_id, Customer.tenant == g.api_tenant))
     if customer is None:
         abort(404, message="No such customer.")
     return customer
@@ -23,6 +33,7 @@ def get_customer(customer_id: str):
 @bp.get("/customers")
 @bp.arguments(CustomerQuery, location="query")
 @bp.response(200, CustomerList)
+@documented_401
 def list_customers(query):
     """Customers of this tenant, newest first; filter by e-mail address (case-insensitive)."""
     stmt = select(Customer).where(Customer.tenant == g.api_tenant)
@@ -34,10 +45,13 @@ def list_customers(query):
 
 @bp.get("/contracts/<contract_id>")
 @bp.response(200, ContractOut)
-@bp.alt_response(404, description="No such contract for this tenant")
+@documented_401
+@problem_response(404, "No such contract for this tenant")
 def get_contract(contract_id: str):
     """One contract."""
-    contract = db.session.scalar(select(Contract).where(Contract.public_id == contract_id, Contract.tenant == g.api_tenant))
+    contract = None
+    if PUBLIC_ID.match(contract_id):
+        contract = db.session.scalar(select(Contract).where(Contract.public_id == contract_id, Contract.tenant == g.api_tenant))
     if contract is None:
         abort(404, message="No such contract.")
     return contract

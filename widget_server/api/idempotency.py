@@ -1,5 +1,7 @@
 """Idempotency-Key on POST: the same key and body give the stored response again."""
 import hashlib
+import json
+import re
 from functools import wraps
 
 from flask import current_app, g, make_response, request
@@ -9,14 +11,29 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..storage.models import IdempotencyRecord
 from ..web.problems import problem
+from .json_body import body_object
 
 MAX_KEY = 255
+# Printable ASCII only: keys are compared byte for byte and stored as they are.
+KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
+HEADER_DOC = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "description": "Any unique string (1 to 255 printable ASCII characters, e.g. a UUID). Retrying with the same key "
+                   "and body returns the first response again, with `Idempotent-Replayed: true`; the same key with "
+                   "another body is a 422 problem. Keys are per tenant.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+}
+REPLAYED_DOC = {"Idempotent-Replayed": {"description": "`true` when this is a stored response replayed for a repeated Idempotency-Key",
+                                        "schema": {"type": "string", "enum": ["true"]}}}
 
 
 def _fingerprint() -> str:
+    """Method, path and body; the body as canonical JSON, so key order and spacing do not matter."""
+    body = body_object()
+    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if body is not None else request.get_data(cache=True)
     digest = hashlib.sha256()
-    for part in (request.method, request.path, request.get_data(cache=True)):
-        digest.update(part if isinstance(part, bytes) else part.encode())
+    for part in (request.method.encode(), request.path.encode(), payload):
+        digest.update(part)
         digest.update(b"\0")
     return digest.hexdigest()
 
@@ -31,6 +48,11 @@ def _find(key: str) -> IdempotencyRecord | None:
     return db.session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.tenant == g.api_tenant, IdempotencyRecord.key == key))
 
 
+def _reused():
+    return problem(422, "This Idempotency-Key was used with a different request.", kind="idempotency-key-reused",
+                   errors={"Idempotency-Key": ["Already used with a different request; use a new key for a new request."]})
+
+
 def idempotent(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -38,16 +60,16 @@ def idempotent(view):
         if key is None:
             return view(*args, **kwargs)
         key = key.strip()
-        if not key or len(key) > MAX_KEY:
-            return problem(400, f"Idempotency-Key must be 1 to {MAX_KEY} characters.")
+        if not key or len(key) > MAX_KEY or not KEY.match(key):
+            return problem(400, f"Idempotency-Key must be 1 to {MAX_KEY} printable ASCII characters.")
         fingerprint = _fingerprint()
         record = _find(key)
         if record is not None:
             if record.fingerprint != fingerprint:
-                return problem(422, "This Idempotency-Key was used with a different request.", kind="idempotency-key-reused")
+                return _reused()
             return _replay(record)
         response = make_response(view(*args, **kwargs))
-        if response.status_code < 500:
+        if 200 <= response.status_code < 300:  # failures are not remembered: fix the request and retry
             db.session.add(IdempotencyRecord(tenant=g.api_tenant, key=key, fingerprint=fingerprint,
                                              status=response.status_code, body=response.get_data(as_text=True)))
             try:
@@ -55,8 +77,8 @@ def idempotent(view):
             except IntegrityError:  # a concurrent request with the same key finished first
                 db.session.rollback()
                 record = _find(key)
-                if record is not None and record.fingerprint == fingerprint:
-                    return _replay(record)
+                if record is not None:
+                    return _replay(record) if record.fingerprint == fingerprint else _reused()
         return response
 
     return wrapper
