@@ -16,18 +16,12 @@ from widget_server.extensions import db
 from widget_server.storage.models import Contract
 from widget_server.web import fields as field_forms
 from widget_server.web.errors import render_error
-from widget_server.web.headers import allow_framing
 from widget_server.web.pages import page_url
 
 from . import bp, payment_form, prefill as prefills
 
 SUBMISSION = re.compile(r"^[0-9a-f]{32}$")
 REMEMBERED_SIGNUPS = 5
-
-
-@bp.before_request
-def frameable():
-    allow_framing(g.tenant.embed_origins)
 
 
 def _prefill() -> prefills.Prefill:

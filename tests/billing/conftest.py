@@ -16,10 +16,10 @@ def tenants(app):
 
 @pytest.fixture
 def sign_up(session, tenants):
-    def make(plan_id="pro", on=date(2026, 1, 31), tenant="demo", fields=None, key=None):
+    def make(plan_id="pro", on=date(2026, 1, 31), tenant="demo", fields=None, key=None, payment=None):
         t = tenants(tenant)
         contract = start_contract(session, tenant=tenant, plan=t.plan(plan_id), email="anna@example.com", locale="de",
-                                  fields=fields or SIGNUP_FIELDS, payment=PaymentChoice(kind="invoice"),
+                                  fields=fields or SIGNUP_FIELDS, payment=payment or PaymentChoice(kind="invoice"),
                                   signup_key=key or f"k{on.isoformat()}{plan_id}{tenant}", today=on)
         session.commit()
         return contract

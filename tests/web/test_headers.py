@@ -13,6 +13,13 @@ def test_signup_pages_may_be_framed_by_the_allowlist_only(client):
     assert csp(client.get("/t/fjord/signup"))["frame-ancestors"] == ["'self'", "https://fjordkaffe.example", "http://localhost:*"]
 
 
+def test_error_pages_of_embed_routes_stay_frameable(client):
+    """A failed CSRF check inside the iframe must show its page, not a refused frame."""
+    response = client.post("/t/demo/signup/basic", data={"first_name": "x"})
+    assert response.status_code == 400
+    assert "http://localhost:*" in csp(response)["frame-ancestors"]
+
+
 def test_everything_else_refuses_framing(client):
     for url in ("/healthz", "/embed.js", "/api/v1/openapi.json", "/t/nobody/signup", "/nothing-here", "/t/demo/assets/logo.svg"):
         response = client.get(url)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..storage.models import AuditEvent, Contract, Customer, OutboxEvent, PaymentMethod
 from .money import from_minor, to_minor
-from .periods import period_end, trial_end
+from .periods import add_months, period_end, trial_end
 
 MANDATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -48,6 +48,8 @@ def start_contract(
         # Trials are invoiced when they end; other contracts from today on, by the next billing run.
         next_billing_date=trial or today, anchor_day=(trial or today).day,
         setup_fee_minor=to_minor(plan.setup_fee, plan.currency),
+        minimum_term_end=add_months(today, plan.minimum_term_months) if plan.minimum_term_months else None,
+        notice_period_days=plan.notice_period_days,
     )
     method = PaymentMethod(customer=customer, kind=payment.kind, is_default=True)
     if payment.kind == "sepa":

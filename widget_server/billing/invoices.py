@@ -3,7 +3,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..storage.base import public_id, utcnow
@@ -61,7 +61,8 @@ def _rows(draft: Draft, number: str) -> tuple[dict, list[dict]]:
     invoice = {
         "public_id": public_id("inv"), "tenant": draft.tenant.slug, "customer_id": draft.customer.id,
         "contract_id": draft.contract.id if draft.contract else None, "number": number, "kind": draft.kind,
-        "status": "open", "currency": draft.currency,
+        # A credit note is booked as credit at once; there is nothing left to pay on it.
+        "status": "paid" if draft.kind == "credit_note" else "open", "currency": draft.currency,
         "net_minor": sum(line["net_minor"] for line in lines), "tax_minor": sum(line["tax_minor"] for line in lines),
         "gross_minor": sum(line["gross_minor"] for line in lines),
         "tax_rate": str(treatment.rate.normalize()), "reverse_charge": treatment.reverse_charge,
@@ -93,11 +94,13 @@ def issue(session: Session, drafts: list[Draft]) -> list[Issued]:
     now = utcnow()
     for invoice_id, (draft, invoice, invoice_lines) in zip(ids, built):
         lines.extend({**line, "invoice_id": invoice_id} for line in invoice_lines)
-        # A credit note reduces what is owed on the invoice it corrects.
+        # A credit note reduces what is owed on the invoice it corrects, or else becomes
+        # credit (no invoice id) that later invoices use up.
+        target = draft.corrects.id if draft.corrects else (invoice_id if draft.kind == "invoice" else None)
         entries.append({
             "tenant": invoice["tenant"], "customer_id": invoice["customer_id"],
             "kind": "credit" if draft.kind == "credit_note" else "invoice", "amount_minor": invoice["gross_minor"],
-            "currency": invoice["currency"], "invoice_id": draft.corrects.id if draft.corrects else invoice_id,
+            "currency": invoice["currency"], "invoice_id": target,
             "payment_id": None, "booked_on": invoice["issue_date"], "created_at": now,
         })
         events.append({
@@ -111,5 +114,39 @@ def issue(session: Session, drafts: list[Draft]) -> list[Issued]:
     session.execute(insert(InvoiceLine), lines)
     session.execute(insert(LedgerEntry), entries)
     session.execute(insert(OutboxEvent), events)
+    _use_up_credit(session, [(invoice_id, invoice) for invoice_id, (_d, invoice, _l) in zip(ids, built) if invoice["kind"] == "invoice"])
     return [Issued(id=i, public_id=inv["public_id"], number=inv["number"], gross_minor=inv["gross_minor"])
             for i, (_d, inv, _l) in zip(ids, built)]
+
+
+def _use_up_credit(session: Session, invoices: list[tuple[int, dict]]) -> None:
+    """Apply what customers have in credit (overpayments, credit notes) to their new invoices.
+
+    The ledger stays append-only: a pair of `allocation` entries moves the amount from
+    the unallocated credit onto the invoice."""
+    customers = {invoice["customer_id"] for _id, invoice in invoices if invoice["gross_minor"] > 0}
+    if not customers:
+        return
+    unallocated = func.sum(LedgerEntry.amount_minor)
+    credit = {customer: -int(amount) for customer, amount in session.execute(
+        select(LedgerEntry.customer_id, unallocated)
+        .where(LedgerEntry.customer_id.in_(customers), LedgerEntry.invoice_id.is_(None))
+        .group_by(LedgerEntry.customer_id).having(unallocated < 0))}
+    if not credit:
+        return
+    entries, paid = [], []
+    now = utcnow()
+    for invoice_id, invoice in invoices:
+        available = credit.get(invoice["customer_id"], 0)
+        use = min(available, invoice["gross_minor"])
+        if use <= 0:
+            continue
+        credit[invoice["customer_id"]] = available - use
+        common = {"tenant": invoice["tenant"], "customer_id": invoice["customer_id"], "kind": "allocation",
+                  "currency": invoice["currency"], "payment_id": None, "booked_on": invoice["issue_date"], "created_at": now}
+        entries += [{**common, "amount_minor": use, "invoice_id": None}, {**common, "amount_minor": -use, "invoice_id": invoice_id}]
+        if use == invoice["gross_minor"]:
+            paid.append(invoice_id)
+    session.execute(insert(LedgerEntry), entries)
+    if paid:
+        session.execute(update(Invoice).where(Invoice.id.in_(paid)).values(status="paid", paid_at=now))

@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from ..storage.models import Contract
+from . import lifecycle
 from .invoices import Draft, LineSpec, issue
 from .periods import period_end
 
 log = logging.getLogger(__name__)
-BILLABLE = ("trial", "active", "cancellation_pending")
+BILLABLE = ("trial", "active", "cancellation_pending", "paused")
 RETRIES = 5
 
 
@@ -39,14 +40,27 @@ def _plan_name(tenant, contract) -> str:
     return plan.name.get(locale) or plan.name.get(tenant.default_language) or contract.plan_id
 
 
-def drafts_for(contract: Contract, tenant, up_to: date) -> list[Draft]:
+def drafts_for(session: Session, contract: Contract, tenant, up_to: date) -> list[Draft]:
     """Every period of the contract that starts on or before `up_to` and is not invoiced yet.
 
-    Advances the contract (period, next billing date, status) as a side effect."""
+    Advances the contract (period, next billing date, status) as a side effect, and
+    carries out what waits for a period end: a scheduled plan change, a pause, the end
+    of a cancelled contract, the end of a pause."""
     drafts = []
-    name = _plan_name(tenant, contract)
     while contract.next_billing_date is not None and contract.next_billing_date <= up_to:
         start = contract.next_billing_date
+        if contract.status == "paused":
+            lifecycle.end_pause(contract)
+        if contract.cancel_at and start >= contract.cancel_at:
+            lifecycle.end(session, contract)
+            break
+        if contract.pause_from and start >= contract.pause_from:
+            lifecycle.start_pause(contract)
+            continue
+        if contract.scheduled_plan_id:
+            contract.plan_id, contract.price_minor = contract.scheduled_plan_id, contract.scheduled_price_minor
+            contract.scheduled_plan_id = contract.scheduled_price_minor = None
+        name = _plan_name(tenant, contract)
         end = period_end(start, contract.interval, contract.anchor_day)
         lines = [LineSpec(kind="plan", description=name, price_minor=contract.price_minor, plan_id=contract.plan_id,
                           period_start=start, period_end=end)]
@@ -90,7 +104,7 @@ def bill_due(session: Session, tenants: Callable[[str], object | None], up_to: d
                     if tenant is None or tenant.billing is None:
                         skipped += 1
                         continue
-                    new = drafts_for(contract, tenant, up_to)
+                    new = drafts_for(session, contract, tenant, up_to)
                     drafts.extend(new)
                     billed += bool(new)
                 invoices = issue(session, drafts) if drafts else []

@@ -1,7 +1,9 @@
 """Security headers on every response.
 
-Only views that mark themselves frameable (the embed routes) get a
-frame-ancestors list from the tenant's allowlist; everything else 'none'.
+Only the embed routes (the sign-up and portal blueprints) of a known tenant get a
+frame-ancestors list from the tenant's allowlist; everything else 'none'. That
+includes their error pages (a failed CSRF check, a too-large form): inside the
+merchant's iframe the visitor must see the error, not a frame the browser refused.
 """
 from flask import g, request
 
@@ -11,13 +13,19 @@ CSP = (
 )
 
 
-def allow_framing(origins) -> None:
-    """Called by embed views: may be framed by these origins (besides our own)."""
-    g.frame_ancestors = ("'self'", *origins)
+# Blueprints whose pages are meant to be embedded (CONTRACT.md: sign-up and portal).
+EMBED_BLUEPRINTS = frozenset({"signup", "portal"})
+
+
+def _frame_ancestors() -> tuple[str, ...] | None:
+    tenant = g.get("tenant")
+    if request.blueprint in EMBED_BLUEPRINTS and tenant is not None:
+        return ("'self'", *tenant.embed_origins)
+    return None
 
 
 def set_headers(response):
-    ancestors = g.get("frame_ancestors")
+    ancestors = _frame_ancestors()
     response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors=" ".join(ancestors) if ancestors else "'none'"))
     if not ancestors:
         response.headers.setdefault("X-Frame-Options", "DENY")

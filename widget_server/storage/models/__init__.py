@@ -7,8 +7,10 @@ from .idempotency import IdempotencyRecord
 from .invoice import Invoice, InvoiceLine, InvoiceSequence
 from .ledger import LedgerEntry, Payment
 from .outbox import OutboxEvent
+from .sepa import SepaCollection, SepaCollectionItem
 
 __all__ = [
     "ApiKey", "AuditEvent", "Contract", "Customer", "IdempotencyRecord", "Invoice", "InvoiceLine",
-    "InvoiceSequence", "LedgerEntry", "OutboxEvent", "Payment", "PaymentMethod",
+    "InvoiceSequence", "LedgerEntry", "OutboxEvent", "Payment", "PaymentMethod", "SepaCollection",
+    "SepaCollectionItem",
 ]

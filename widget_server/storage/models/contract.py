@@ -33,6 +33,17 @@ class Contract(Base):
     anchor_day: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     setup_fee_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     periods_billed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Terms agreed at sign-up: cancellation takes effect at a period end that respects both.
+    minimum_term_end: Mapped[date | None] = mapped_column(Date)
+    notice_period_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancel_at: Mapped[date | None] = mapped_column(Date)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(64))
+    # A pause starts at a period end (what was paid is used up) and lasts until resume_on.
+    pause_from: Mapped[date | None] = mapped_column(Date)
+    resume_on: Mapped[date | None] = mapped_column(Date)
+    # A downgrade waits for the period end; the billing run applies it.
+    scheduled_plan_id: Mapped[str | None] = mapped_column(String(64))
+    scheduled_price_minor: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped["Customer"] = relationship(back_populates="contracts")  # noqa: F821

@@ -15,7 +15,8 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # invoice | payment | credit | refund
+    # invoice | payment | credit | refund | allocation (moves credit onto an invoice; a pair sums to zero)
+    kind: Mapped[str] = mapped_column(String(16))
     amount_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)

@@ -121,6 +121,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('anchor_day', sa.Integer(), nullable=False, server_default='1'))
         batch_op.add_column(sa.Column('setup_fee_minor', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('periods_billed', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('minimum_term_end', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('notice_period_days', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('cancel_at', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('cancellation_reason', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('pause_from', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('resume_on', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('scheduled_plan_id', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('scheduled_price_minor', sa.Integer(), nullable=True))
         batch_op.create_index('ix_contract_due', ['next_billing_date', 'id'], unique=False)
 
     # Contracts signed up before billing existed: anchor on their start day; trials bill
@@ -136,7 +144,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('contract', schema=None) as batch_op:
         batch_op.drop_index('ix_contract_due')
-        batch_op.drop_column('periods_billed')
+        for column in ('scheduled_price_minor', 'scheduled_plan_id', 'resume_on', 'pause_from', 'cancellation_reason',
+                       'cancel_at', 'notice_period_days', 'minimum_term_end', 'periods_billed'):
+            batch_op.drop_column(column)
         batch_op.drop_column('setup_fee_minor')
         batch_op.drop_column('anchor_day')
         batch_op.drop_column('next_billing_date')
