@@ -87,3 +87,101 @@ class CustomerList(Schema):
 def _amount(contract):
     from ..billing.money import from_minor
     return from_minor(contract.price_minor, contract.currency)
+
+
+DECIMAL = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "Decimal string in the currency, e.g. \"19.90\""}
+
+
+def _money(attribute: str, currency_of=lambda obj: obj.currency):
+    """A minor-unit column shown as a decimal string of its currency."""
+    return fields.Function(lambda obj: str(_from_minor(getattr(obj, attribute), currency_of(obj))), required=True, metadata=DECIMAL)
+
+
+class InvoiceLineOut(Schema):
+    kind = fields.String(required=True, metadata={"enum": ["plan", "setup_fee", "proration", "credit"]})
+    description = fields.String(required=True)
+    period_start = fields.Date(allow_none=True)
+    period_end = fields.Date(allow_none=True)
+    net = _money("net_minor", lambda line: line.invoice.currency)
+    tax = _money("tax_minor", lambda line: line.invoice.currency)
+    gross = _money("gross_minor", lambda line: line.invoice.currency)
+
+
+class InvoiceOut(Schema):
+    id = fields.String(attribute="public_id", required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["invoice", "credit_note"]})
+    status = fields.String(required=True, metadata={"enum": ["open", "paid", "void"]})
+    customer_id = fields.String(attribute="customer.public_id", required=True)
+    contract_id = fields.Function(lambda i: i.contract.public_id if i.contract else None, allow_none=True,
+                                  metadata={"type": "string"})
+    corrects_invoice_id = fields.Function(lambda i: i.corrects.public_id if i.corrects else None, allow_none=True,
+                                          metadata={"type": "string", "description": "For credit notes: the invoice corrected"})
+    currency = fields.String(required=True)
+    net = _money("net_minor")
+    tax = _money("tax_minor")
+    gross = _money("gross_minor")
+    tax_rate = fields.String(required=True, metadata={"description": "Percent, e.g. \"19\""})
+    reverse_charge = fields.Boolean(required=True)
+    issue_date = fields.Date(required=True)
+    due_date = fields.Date(required=True)
+    period_start = fields.Date(allow_none=True)
+    period_end = fields.Date(allow_none=True)
+    payment_reference = fields.String(required=True)
+    lines = fields.List(fields.Nested(InvoiceLineOut), required=True)
+
+
+class InvoiceQuery(Schema):
+    customer_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Not a customer id."))
+    status = fields.String(validate=validate.OneOf(["open", "paid", "void"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class InvoiceList(Schema):
+    data = fields.List(fields.Nested(InvoiceOut), required=True)
+
+
+class PaymentIn(Schema):
+    customer_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Not a customer id."))
+    invoice_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Not an invoice id."),
+                               metadata={"description": "Settle this invoice first; the rest goes to the oldest open items."})
+    amount = fields.String(required=True, validate=validate.Regexp(r"^\d{1,12}(\.\d{1,4})?$", error="Write the amount as a decimal string such as \"19.90\"."),
+                           metadata=DECIMAL)
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="Not an ISO 4217 currency code."))
+    received_on = fields.Date(metadata={"description": "Value date; today when left out."})
+    method = fields.String(load_default="invoice", validate=validate.OneOf(["invoice", "sepa"]),
+                           metadata={"description": "invoice: a bank transfer against an invoice; sepa: a direct debit that came in."})
+    reference = fields.String(validate=validate.Length(max=140))
+    external_id = fields.String(validate=validate.Length(min=1, max=100),
+                                metadata={"description": "The bank's id of the transfer: the same id is booked only once."})
+
+
+class PaymentOut(Schema):
+    id = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    amount = fields.String(required=True, metadata=DECIMAL)
+    currency = fields.String(required=True)
+    received_on = fields.Date(required=True)
+    method = fields.String(required=True)
+    reference = fields.String(allow_none=True)
+    external_id = fields.String(allow_none=True)
+
+
+class OpenItemOut(Schema):
+    invoice_id = fields.String(attribute="invoice.public_id", required=True)
+    number = fields.String(attribute="invoice.number", required=True)
+    due_date = fields.Date(attribute="invoice.due_date", required=True)
+    remaining = fields.Function(lambda item: str(_from_minor(item.remaining_minor, item.invoice.currency)), required=True, metadata=DECIMAL)
+
+
+class BalanceOut(Schema):
+    customer_id = fields.String(required=True)
+    currency = fields.String(allow_none=True, required=True)
+    balance = fields.String(required=True, metadata={**DECIMAL, "description": "Positive: the customer owes; negative: credit."})
+    overdue = fields.String(required=True, metadata={**DECIMAL, "description": "Arrears: the part of the balance past its due date."})
+    open_items = fields.List(fields.Nested(OpenItemOut), required=True)
+
+
+def _from_minor(minor, currency):
+    from ..billing.money import from_minor
+    return from_minor(minor, currency)

@@ -46,6 +46,9 @@ class Invoice(Base):
 
     lines: Mapped[list["InvoiceLine"]] = relationship(back_populates="invoice", order_by="InvoiceLine.position",
                                                       cascade="all, delete-orphan")
+    customer: Mapped["Customer"] = relationship()  # noqa: F821
+    contract: Mapped["Contract | None"] = relationship()  # noqa: F821
+    corrects: Mapped["Invoice | None"] = relationship(remote_side=[id])
 
 
 class InvoiceLine(Base):
