@@ -13,6 +13,7 @@ from widget_server import tokens
 from widget_server.billing.contracts import find_by_signup_key, start_contract
 from widget_server.billing.periods import trial_end
 from widget_server.extensions import db
+from widget_server.storage.base import PUBLIC_ID
 from widget_server.storage.models import Contract
 from widget_server.web import fields as field_forms
 from widget_server.web.errors import render_error
@@ -70,7 +71,7 @@ def form(plan_id: str):
     if existing is not None:
         return _completed(existing)
 
-    today = date.today()
+    today = tenant.today()
     values, errors, typed = field_forms.validate(
         tenant.fields, request.form, locked=locked, default_country=tenant.default_country, today=today)
     payment, payment_errors, payment_typed = payment_form.validate(tenant, request.form)
@@ -106,7 +107,7 @@ def _render_form(plan, found, *, values, errors, payment, submission, consent=Fa
     tenant = g.tenant
     locale = str(get_locale())
     rendered = field_forms.render(tenant.fields, values, errors, set(found.locked), locale, tenant.default_language)
-    first_charge = date.today()
+    first_charge = tenant.today()
     if plan.trial_days:
         first_charge = trial_end(first_charge, plan.trial_days)
     return render_template(
@@ -119,7 +120,9 @@ def _render_form(plan, found, *, values, errors, payment, submission, consent=Fa
 @bp.get("/complete/<contract_id>")
 def complete(contract_id: str):
     tenant = g.tenant
-    contract = db.session.scalar(select(Contract).where(Contract.public_id == contract_id, Contract.tenant == tenant.slug))
+    contract = None
+    if PUBLIC_ID.match(contract_id):
+        contract = db.session.scalar(select(Contract).where(Contract.public_id == contract_id, Contract.tenant == tenant.slug))
     if contract is None:
         return render_error(404)
     g.customer_locale = contract.customer.locale

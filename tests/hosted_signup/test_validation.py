@@ -111,3 +111,8 @@ def test_nonsense_values_never_cause_a_500(client, signup_form):
         for value in ("\x00", "💥" * 50, "'; DROP TABLE customer; --", "<script>alert(1)</script>"):
             response = client.post(url, data={**data, name: value})
             assert response.status_code < 500, (name, value)
+
+
+def test_odd_confirmation_ids_are_a_plain_404(client):
+    for contract_id in ("%00", "con_%00x", "x" * 200, "..%2F..%2Fetc"):
+        assert client.get(f"/t/demo/signup/complete/{contract_id}").status_code == 404

@@ -12,10 +12,10 @@ from ..billing.errors import BillingError
 from ..billing.ledger import balance, record_payment
 from ..billing.money import from_minor, to_minor
 from ..extensions import db
+from ..storage.base import PUBLIC_ID
 from ..storage.models import Customer, Invoice
 from . import bp, problem_response
-from .auth import documented_401
-from .customers import PUBLIC_ID
+from .auth import current_tenant, documented_401
 from .idempotency import HEADER_DOC, REPLAYED_DOC, idempotent
 from .json_body import json_object_body
 from .schemas import BalanceOut, InvoiceList, InvoiceOut, InvoiceQuery, PaymentIn, PaymentOut
@@ -72,7 +72,7 @@ def get_invoice(invoice_id: str):
 def get_balance(customer_id: str):
     """What the customer owes (or has in credit), the overdue part and the open items."""
     customer = _customer(customer_id)
-    owed = balance(db.session, customer, date.today())
+    owed = balance(db.session, customer, current_tenant().today())
     currency = owed.currency or "EUR"
     return {
         "customer_id": customer.public_id, "currency": owed.currency,

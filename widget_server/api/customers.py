@@ -1,19 +1,15 @@
 """Customers and contracts of the calling tenant."""
-import re
-
 from flask import g
 from flask_smorest import abort
 from sqlalchemy import select
 
 from ..extensions import db
+from ..storage.base import PUBLIC_ID
 from ..storage.models import Contract, Customer
 from . import bp, problem_response
 from .auth import documented_401
 from .schemas import ContractOut, CustomerList, CustomerOut, CustomerQuery
 
-# Public ids are a prefix and URL-safe base64 (storage.base.public_id); anything else cannot exist,
-# and must not reach the database (PostgreSQL refuses NUL characters, for one).
-PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 @bp.get("/customers/<customer_id>")

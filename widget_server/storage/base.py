@@ -1,4 +1,5 @@
 """Declarative base and column types shared by every model."""
+import re
 import secrets
 from datetime import datetime, timezone
 
@@ -19,6 +20,11 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# What public ids look like; anything else cannot exist and must not reach the database
+# (PostgreSQL refuses NUL characters in text, for one).
+PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 def public_id(prefix: str) -> str:

@@ -1,6 +1,8 @@
 """What a validated theme becomes: plain objects the pages read."""
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 FIELD_TYPES = ("text", "email", "phone", "select", "checkbox", "country", "date", "vat_id", "iban")
 PAYMENT_METHODS = ("invoice", "sepa")
@@ -94,6 +96,11 @@ class Tenant:
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def today(self) -> date:
+        """Today in the tenant's time zone: billing periods are dates there."""
+        zone = ZoneInfo(self.billing.timezone if self.billing else "UTC")
+        return datetime.now(zone).date()
 
     def text(self, key: str, locale: str) -> str | None:
         """A designer's override of one of our texts, if the theme has one."""
