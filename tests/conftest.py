@@ -53,6 +53,7 @@ def app(database_url, themes_dir, tmp_path):
         "SECRET_KEY": TEST_SECRET,
         "WIDGET_THEMES_DIR": str(themes_dir),
         "WIDGET_PUBLIC_URL": "http://127.0.0.1:8000",
+        "WIDGET_PDF_CACHE_DIR": str(tmp_path / "invoice-pdfs"),
     })
     yield app
     _empty_tables(app)
