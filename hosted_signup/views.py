@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import g, redirect, render_template, request, session
 from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from widget_server.web import fields as field_forms
 from widget_server.web.errors import render_error
 from widget_server.web.pages import page_url
 
-from . import bp, payment_form, prefill as prefills
+from . import bp, page_cache, payment_form, prefill as prefills
 
 SUBMISSION = re.compile(r"^[0-9a-f]{32}$")
 REMEMBERED_SIGNUPS = 5
@@ -62,7 +63,9 @@ def form(plan_id: str):
     found = _prefill()
     locked = found.locked_values
     if request.method == "GET":
-        return _render_form(plan, found, values=dict(found.values), errors={}, payment={}, submission=uuid.uuid4().hex)
+        if found.token:
+            return _render_form(plan, found, values=dict(found.values), errors={}, payment={}, submission=uuid.uuid4().hex)
+        return _fresh_form(plan, found)
 
     submission = request.form.get("submission", "")
     if not SUBMISSION.match(submission):
@@ -103,7 +106,16 @@ def _completed(contract: Contract):
     return redirect(page_url(".complete", contract_id=contract.public_id), code=303)
 
 
-def _render_form(plan, found, *, values, errors, payment, submission, consent=False):
+def _fresh_form(plan, found):
+    """The empty form, from the page cache with this visitor's CSRF token and submission id."""
+    tenant = g.tenant
+    key = ("form", tenant.slug, plan.id, str(get_locale()), tenant.today(), request.query_string)
+    html = page_cache.pages.get(tenant, key, lambda: _render_form(
+        plan, found, values={}, errors={}, payment={}, submission=page_cache.SUBMISSION_SLOT, csrf=page_cache.CSRF_SLOT))
+    return html.replace(page_cache.CSRF_SLOT, generate_csrf()).replace(page_cache.SUBMISSION_SLOT, uuid.uuid4().hex)
+
+
+def _render_form(plan, found, *, values, errors, payment, submission, consent=False, csrf=None):
     tenant = g.tenant
     locale = str(get_locale())
     rendered = field_forms.render(tenant.fields, values, errors, set(found.locked), locale, tenant.default_language)
@@ -113,7 +125,7 @@ def _render_form(plan, found, *, values, errors, payment, submission, consent=Fa
     return render_template(
         "signup/form.html", plan=plan, fields=rendered, errors=errors, payment=payment,
         submission=submission, prefill=found.token, consent=consent, first_charge=first_charge,
-        error_count=len(errors),
+        error_count=len(errors), csrf=csrf or generate_csrf(),
     )
 
 

@@ -54,6 +54,7 @@ def app(database_url, themes_dir, tmp_path):
         "WIDGET_THEMES_DIR": str(themes_dir),
         "WIDGET_PUBLIC_URL": "http://127.0.0.1:8000",
         "WIDGET_PDF_CACHE_DIR": str(tmp_path / "invoice-pdfs"),
+        "WIDGET_THEME_RELOAD_SECONDS": 0,  # tests edit theme files and look at once
     })
     yield app
     _empty_tables(app)

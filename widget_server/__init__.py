@@ -7,9 +7,10 @@ import os
 from flask import Flask
 
 from . import config as settings
-from .extensions import babel, csrf, db
+from .extensions import babel, csrf, db, jobs
 from .i18n import select_locale, shipped_languages
 from .tenants import ThemeRegistry
+from .web.session import SigningSessionInterface
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -23,9 +24,12 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    jobs.init_app(app)
     languages = shipped_languages(app.config["BABEL_TRANSLATION_DIRECTORIES"])
     app.extensions["widget_languages"] = languages
-    app.extensions["widget_themes"] = ThemeRegistry(app.config["WIDGET_THEMES_DIR"], languages)
+    app.extensions["widget_themes"] = ThemeRegistry(app.config["WIDGET_THEMES_DIR"], languages,
+                                                    reload_seconds=app.config["WIDGET_THEME_RELOAD_SECONDS"])
+    app.session_interface = SigningSessionInterface()
 
     from .web import errors, headers, pages, tenant_context
     errors.init_app(app)

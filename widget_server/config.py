@@ -21,6 +21,24 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"expected a whole number, got {value!r}") from None
+
+
+def _time_of_day(value: str | None, default: str, name: str) -> str:
+    """'HH:MM' (UTC), checked so a typo fails at start rather than silently never running a job."""
+    value = (value or default).strip()
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ConfigError(f"{name} must be a time of day as HH:MM (UTC), got {value!r}")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
 def from_env(instance_path: str, environ=os.environ) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = environ.get("WIDGET_ENV", "development")
@@ -34,11 +52,36 @@ def from_env(instance_path: str, environ=os.environ) -> dict:
         "WIDGET_ENV": env,
         "SECRET_KEY": environ.get("WIDGET_SECRET_KEY", DEV_SECRET),
         "WIDGET_OLD_SECRET_KEYS": old_keys,
+        "SECRET_KEY_FALLBACKS": old_keys,  # sessions verify with the previous keys too
         "DATABASE_URL": database_url,
         "WIDGET_PUBLIC_URL": environ.get("WIDGET_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         "WIDGET_THEMES_DIR": environ.get("WIDGET_THEMES_DIR", str(paths.THEMES)),
+        # Theme files are checked for changes at most this often per tenant (0: on every request).
+        "WIDGET_THEME_RELOAD_SECONDS": float(environ.get("WIDGET_THEME_RELOAD_SECONDS", 1)),
         "WIDGET_SIGNUP_LINK_MAX_AGE": int(environ.get("WIDGET_SIGNUP_LINK_MAX_AGE", 7 * 24 * 3600)),
         "WIDGET_SHOW_THEME_ERRORS": _bool(environ.get("WIDGET_SHOW_THEME_ERRORS"), env != "production"),
+        # Rendered invoice PDFs (a cache: safe to delete).
+        "WIDGET_PDF_CACHE_DIR": environ.get("WIDGET_PDF_CACHE_DIR") or str(Path(instance_path) / "invoice-pdfs"),
+        # Background jobs (huey): Redis when REDIS_URL is set, else a SQLite file under instance/.
+        "REDIS_URL": environ.get("REDIS_URL") or None,
+        "WIDGET_JOBS_DB": environ.get("WIDGET_JOBS_DB") or str(Path(instance_path) / "jobs.sqlite3"),
+        "WIDGET_JOBS_QUEUE": environ.get("WIDGET_JOBS_QUEUE") or "widget-server",
+        "WIDGET_WORKER_THREADS": _int(environ.get("WIDGET_WORKER_THREADS"), 2),
+        "WIDGET_BILLING_RUN_AT": _time_of_day(environ.get("WIDGET_BILLING_RUN_AT"), "02:00", "WIDGET_BILLING_RUN_AT"),
+        "WIDGET_DUNNING_RUN_AT": _time_of_day(environ.get("WIDGET_DUNNING_RUN_AT"), "07:00", "WIDGET_DUNNING_RUN_AT"),
+        # E-mail: SMTP when a host is set; otherwise .eml files under instance/mail/ (nothing is lost).
+        "WIDGET_SMTP_HOST": environ.get("WIDGET_SMTP_HOST") or None,
+        "WIDGET_SMTP_PORT": _int(environ.get("WIDGET_SMTP_PORT"), 587),
+        "WIDGET_SMTP_USER": environ.get("WIDGET_SMTP_USER") or None,
+        "WIDGET_SMTP_PASSWORD": environ.get("WIDGET_SMTP_PASSWORD") or None,
+        "WIDGET_SMTP_STARTTLS": _bool(environ.get("WIDGET_SMTP_STARTTLS"), True),
+        "WIDGET_SMTP_SSL": _bool(environ.get("WIDGET_SMTP_SSL"), False),
+        "WIDGET_SMTP_TIMEOUT": _int(environ.get("WIDGET_SMTP_TIMEOUT"), 30),
+        "WIDGET_MAIL_FROM": environ.get("WIDGET_MAIL_FROM") or "noreply@localhost",
+        "WIDGET_MAIL_DIR": environ.get("WIDGET_MAIL_DIR") or str(Path(instance_path) / "mail"),
+        # Merchant webhooks.
+        "WIDGET_WEBHOOK_TIMEOUT": _int(environ.get("WIDGET_WEBHOOK_TIMEOUT"), 10),
+        "WIDGET_WEBHOOK_MAX_ATTEMPTS": _int(environ.get("WIDGET_WEBHOOK_MAX_ATTEMPTS"), 8),
         # Cookies must work inside a cross-site iframe: SameSite=None needs Secure,
         # and Partitioned (CHIPS) keeps them working where third-party cookies are blocked.
         "SESSION_COOKIE_NAME": "__Host-widget_session",

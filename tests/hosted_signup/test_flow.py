@@ -102,3 +102,20 @@ def test_simultaneous_double_submit_creates_one_customer(app, client, signup_for
     assert [r.status_code for r in results] == [303] * 4
     assert len({r.headers["Location"] for r in results}) == 1
     assert count(session, Customer) == 1 and count(session, Contract) == 1
+
+
+def test_each_visitor_gets_their_own_token_and_submission_id(app):
+    from tests.conftest import hidden_inputs
+
+    first = hidden_inputs(app.test_client().get("/t/demo/signup/basic").get_data(as_text=True))
+    second = hidden_inputs(app.test_client().get("/t/demo/signup/basic").get_data(as_text=True))
+    assert first["csrf_token"] != second["csrf_token"] and first["submission"] != second["submission"]
+    assert "slot" not in first["csrf_token"] + first["submission"]
+
+
+def test_an_edited_theme_shows_on_the_form_at_once(client, themes_dir):
+    from tests.tenants.test_loader import edit
+
+    assert 'name="goal"' in client.get("/t/demo/signup/basic").get_data(as_text=True)
+    edit(themes_dir / "demo" / "theme.toml", 'name = "goal"', 'name = "aim"')
+    assert 'name="aim"' in client.get("/t/demo/signup/basic").get_data(as_text=True)

@@ -111,3 +111,12 @@ def test_unknown_and_malformed_slugs(registry):
 def test_contrast_ratio_matches_wcag():
     assert round(contrast("#000000", "#ffffff"), 1) == 21.0
     assert round(contrast("#777777", "#ffffff"), 2) == 4.48
+
+
+def test_lookups_within_the_reload_interval_skip_the_file_check(themes_dir):
+    registry = ThemeRegistry(themes_dir, shipped_languages(TRANSLATIONS) | {"de", "sv", "da"}, reload_seconds=3600)
+    before = registry.get("demo")
+    edit(themes_dir / "demo" / "theme.toml", 'primary = "#6d28d9"', 'primary = "#1d4ed8"')
+    assert registry.get("demo") is before
+    registry.reload_seconds = 0
+    assert registry.get("demo").brand.colors["primary"] == "#1d4ed8"
