@@ -67,3 +67,20 @@ def test_other_tenants_see_nothing(fjord_api, billed):
     assert fjord_api.get(f"/api/v1/customers/{customer_id}/balance").status_code == 404
     response = fjord_api.post("/api/v1/payments", json={"customer_id": customer_id, "amount": "1.00", "currency": "EUR"})
     assert response.status_code == 422 and "customer_id" in response.get_json()["errors"]
+
+
+def test_invoice_pdf_download(api, billed):
+    _customer_id, invoice = billed
+    response = api.client.get(f"/api/v1/invoices/{invoice['id']}/pdf", headers={"Authorization": f"Bearer {api.key}"})
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{invoice["number"]}.pdf"'
+    again = api.client.get(f"/api/v1/invoices/{invoice['id']}/pdf",
+                           headers={"Authorization": f"Bearer {api.key}", "If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_invoice_pdf_of_another_tenant_is_404(fjord_api, billed):
+    _customer_id, invoice = billed
+    assert fjord_api.get(f"/api/v1/invoices/{invoice['id']}/pdf").status_code == 404
+    assert fjord_api.get("/api/v1/invoices/%00/pdf").status_code == 404

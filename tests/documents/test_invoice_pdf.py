@@ -287,3 +287,12 @@ def test_brand_font_file_is_embedded(session, tenants, make_invoice, themes_dir)
     _edit_theme(themes_dir, "demo", 'font_family = "Trebuchet MS"', 'font_family = "Brand Serif"\nfont_file = "brand.woff2"')
     branded = render(session, tenants, make_invoice(on=date(2026, 2, 1)))
     assert "Brand-Serif" in _font_names(branded)  # the @font-face from the theme's file, embedded
+
+
+def test_an_issued_invoice_keeps_the_address_it_was_issued_to(session, make_invoice, tenants):
+    invoice = make_invoice(fields={"street": "Alte Straße 1"})
+    customer = session.get(Customer, invoice.customer_id)
+    customer.fields = {**customer.fields, "street": "Neue Allee 99"}
+    session.commit()
+    text = pdf_text(render_invoice_pdf(invoice, tenants(invoice.tenant), customer))
+    assert "Alte Straße 1" in text and "Neue Allee 99" not in text

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from ..billing.errors import BillingError
 from ..billing.ledger import balance, record_payment
 from ..billing.money import from_minor, to_minor
+from ..documents import pdf_response
 from ..extensions import db
 from ..storage.base import PUBLIC_ID
 from ..storage.models import Customer, Invoice
@@ -119,3 +120,17 @@ def create_payment(data):
         "reference": payment.reference, "external_id": payment.external_id,
     }
     return body, 201 if created else 200
+
+
+@bp.get("/invoices/<invoice_id>/pdf")
+@bp.doc(responses={"200": {"description": "The invoice as a PDF (attachment named after the invoice number)",
+                           "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@documented_401
+@problem_response(404, "No such invoice for this tenant")
+@problem_response(503, "The tenant's theme files have errors")
+def get_invoice_pdf(invoice_id: str):
+    """The invoice or credit note as a PDF in the tenant's brand and the customer's language."""
+    invoice = _invoice(invoice_id)
+    if invoice is None:
+        abort(404, message="No such invoice.")
+    return pdf_response(invoice)

@@ -45,6 +45,21 @@ class Issued:
     gross_minor: int
 
 
+BUYER_FIELDS = ("first_name", "last_name", "company", "street", "postal_code", "city", "country", "vat_id")
+
+
+def buyer_snapshot(customer: Customer) -> dict:
+    """What the invoice says about its buyer and how they pay, frozen at issue time (no full IBAN)."""
+    method = customer.default_payment_method
+    return {
+        "email": customer.email, "locale": customer.locale,
+        "fields": {key: value for key, value in (customer.fields or {}).items() if key in BUYER_FIELDS},
+        "payment_method": None if method is None else {
+            "kind": method.kind, "masked_iban": method.masked_iban, "mandate_reference": method.mandate_reference,
+        },
+    }
+
+
 def _rows(draft: Draft, number: str) -> tuple[dict, list[dict]]:
     """The invoice row and its line rows (without ids), with per-line tax."""
     billing = draft.tenant.billing
@@ -69,6 +84,7 @@ def _rows(draft: Draft, number: str) -> tuple[dict, list[dict]]:
         "issue_date": draft.issue_date, "due_date": draft.issue_date + timedelta(days=billing.payment_terms_days),
         "period_start": draft.period_start, "period_end": draft.period_end, "payment_reference": number,
         "corrects_id": draft.corrects.id if draft.corrects else None, "created_at": utcnow(),
+        "buyer": buyer_snapshot(draft.customer),
     }
     return invoice, lines
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
-from ..storage.models import Contract
+from ..storage.models import Contract, Customer
 from . import lifecycle
 from .invoices import Draft, LineSpec, issue
 from .periods import period_end
@@ -83,7 +83,7 @@ def _due(session: Session, up_to: date, after_id: int, batch_size: int) -> list[
         .where(Contract.next_billing_date <= up_to, Contract.status.in_(BILLABLE), Contract.id > after_id)
         .order_by(Contract.id)
         .limit(batch_size)
-        .options(selectinload(Contract.customer))
+        .options(selectinload(Contract.customer).selectinload(Customer.payment_methods))
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=Contract)

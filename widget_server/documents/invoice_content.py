@@ -16,6 +16,7 @@ from babel import Locale
 from babel.numbers import format_percent
 from flask_babel import format_currency, format_date, get_locale
 
+from ..billing.invoices import buyer_snapshot
 from ..billing.money import from_minor
 from ..i18n import normalize
 
@@ -138,14 +139,15 @@ def seller(tenant, locale: str) -> dict:
     }
 
 
-def buyer(customer, locale: str, seller_country: str | None) -> dict:
-    f = customer.fields or {}
+def buyer(snapshot: dict, locale: str, seller_country: str | None) -> dict:
+    """The buyer block from the invoice's snapshot (billing/invoices.buyer_snapshot)."""
+    f = snapshot.get("fields") or {}
     person = " ".join(part for part in (f.get("first_name"), f.get("last_name")) if part)
     country = f.get("country")
     town = " ".join(part for part in (f.get("postal_code"), f.get("city")) if part)
     return {
         "company": f.get("company") or "",
-        "name": person or customer.email,
+        "name": person or snapshot.get("email") or "",
         "street": f.get("street") or "",
         "town": town,
         "country": country_name(country, locale) if country and country != seller_country else "",
@@ -210,9 +212,9 @@ def payment(invoice, tenant, method) -> Payment:
         return Payment(kind="credit", amount=amount) if invoice.gross_minor else Payment(kind="none")
     if invoice.gross_minor <= 0:
         return Payment(kind="none")
-    if method is not None and method.kind == "sepa" and method.mandate_reference:
-        return Payment(kind="sepa", amount=amount, due_date=due, masked_iban=(method.masked_iban or "").replace(" ", NO_BREAK),
-                       mandate_reference=method.mandate_reference, creditor_id=tenant.sepa_creditor_id)
+    if method and method.get("kind") == "sepa" and method.get("mandate_reference"):
+        return Payment(kind="sepa", amount=amount, due_date=due, masked_iban=(method.get("masked_iban") or "").replace(" ", NO_BREAK),
+                       mandate_reference=method["mandate_reference"], creditor_id=tenant.sepa_creditor_id)
     bank = tenant.billing.bank or {}
     return Payment(kind="transfer", amount=amount, due_date=due, account_holder=bank.get("account_holder"),
                    iban=grouped_iban(bank.get("iban")), bic=bank.get("bic"), reference=invoice.payment_reference)
@@ -223,7 +225,9 @@ def build(invoice, tenant, customer, *, corrects=None, locale: str) -> InvoiceCo
     currency = invoice.currency
     the_seller = seller(tenant, locale)
     seller_country = tenant.billing.seller.get("country")
-    the_buyer = buyer(customer, locale, seller_country)
+    # Invoices print the buyer as they were when issued; older rows without a snapshot use the customer now.
+    snapshot = invoice.buyer or buyer_snapshot(customer)
+    the_buyer = buyer(snapshot, locale, seller_country)
     # Abroad, the sender line names the seller's country too.
     sender = [the_seller["name"], *the_seller["address"], *([the_seller["country"]] if the_buyer["country"] else [])]
     lines = [Line(description=line.description, period=period(line.period_start, line.period_end),
@@ -246,7 +250,7 @@ def build(invoice, tenant, customer, *, corrects=None, locale: str) -> InvoiceCo
         tax_total=money(invoice.tax_minor, currency),
         gross_total=money(invoice.gross_minor, currency),
         reverse_charge=bool(invoice.reverse_charge),
-        payment=payment(invoice, tenant, customer.default_payment_method),
+        payment=payment(invoice, tenant, snapshot.get("payment_method")),
         brand=brand(tenant),
         contact={key: (tenant.contact or {}).get(key) or "" for key in ("email", "phone")},
     )

@@ -10,9 +10,12 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
 def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite."""
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite.
+
+    hide_parameters: SQL logging (echo, or an INFO level on sqlalchemy.engine) and error
+    messages never show bound values, which include webhook secrets, IBANs and e-mail addresses."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = create_engine(url, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -23,7 +26,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
 class _AppSession(Session):

@@ -3,14 +3,17 @@ from .api_key import ApiKey
 from .audit import AuditEvent
 from .contract import Contract
 from .customer import Customer, PaymentMethod
+from .dunning import DunningNotice
+from .email import EmailMessage
 from .idempotency import IdempotencyRecord
 from .invoice import Invoice, InvoiceLine, InvoiceSequence
 from .ledger import LedgerEntry, Payment
 from .outbox import OutboxEvent
 from .sepa import SepaCollection, SepaCollectionItem
+from .webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "ApiKey", "AuditEvent", "Contract", "Customer", "IdempotencyRecord", "Invoice", "InvoiceLine",
+    "ApiKey", "AuditEvent", "Contract", "Customer", "DunningNotice", "EmailMessage", "IdempotencyRecord", "Invoice", "InvoiceLine",
     "InvoiceSequence", "LedgerEntry", "OutboxEvent", "Payment", "PaymentMethod", "SepaCollection",
-    "SepaCollectionItem",
+    "SepaCollectionItem", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..base import Base, UTCDateTime, public_id, utcnow
+from ..base import Base, JSONType, UTCDateTime, public_id, utcnow
 
 
 class Invoice(Base):
@@ -41,6 +41,9 @@ class Invoice(Base):
     period_end: Mapped[date | None] = mapped_column(Date)
     payment_reference: Mapped[str] = mapped_column(String(35))
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    # The buyer and the payment method as they were when the invoice was issued: an issued
+    # invoice never changes, whatever the customer edits later.
+    buyer: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

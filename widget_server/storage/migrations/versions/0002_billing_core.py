@@ -7,6 +7,7 @@ Create Date: 2026-11-22
 from alembic import op
 import sqlalchemy as sa
 import widget_server.storage.base
+from sqlalchemy.dialects import postgresql
 
 
 revision = '0002'
@@ -63,6 +64,7 @@ def upgrade() -> None:
     sa.Column('period_end', sa.Date(), nullable=True),
     sa.Column('payment_reference', sa.String(length=35), nullable=False),
     sa.Column('corrects_id', sa.Integer(), nullable=True),
+    sa.Column('buyer', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', widget_server.storage.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('paid_at', widget_server.storage.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_invoice_contract_id_contract')),
