@@ -6,6 +6,9 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
+from .notify.commands import webhooks
+from .payments.sepa_cli import sepa
+from .worker.commands import dunning, worker
 
 
 @click.group(cls=FlaskGroup, create_app=create_app)
@@ -15,7 +18,7 @@ def main():
 
 def init_app(app) -> None:
     """Our commands on app.cli, so `flask --app widget_server` and `widget-server` both have them."""
-    for command in (db, themes, api_keys, demo, serve, billing):
+    for command in (db, themes, api_keys, demo, serve, billing, sepa, webhooks, dunning, worker):
         app.cli.add_command(command)
 
 

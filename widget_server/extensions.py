@@ -3,7 +3,9 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from .storage.database import Database
+from .worker.queue import JobQueue
 
 db = Database()
 babel = Babel()
 csrf = CSRFProtect()
+jobs = JobQueue()

@@ -1,0 +1,120 @@
+"""The jobs `widget-server worker` runs.
+
+Periodic (times in UTC):
+- billing_run      daily at WIDGET_BILLING_RUN_AT (02:00): bills everything due up to today,
+                   as `widget-server billing run` does;
+- dunning_run      daily at WIDGET_DUNNING_RUN_AT (07:00): reminders for overdue invoices,
+                   as `widget-server dunning run` does;
+- dispatch_outbox  every minute: new outbox events become e-mails and webhook deliveries;
+- deliver_webhooks every minute: webhook attempts that are due (first tries and retries);
+- send_emails      every minute: e-mails that are due (first tries and retries).
+
+Each job also enqueues the follow-up work it creates, so an invoice e-mail leaves
+right after the billing run rather than a minute later. All of them are safe to run
+twice or on several workers at once (see the modules they call); the database, not
+the queue, says what is left to do, so a lost job only delays work.
+"""
+import logging
+from datetime import date
+
+from flask import current_app
+
+from ..billing.dunning import DunningResult, remind_overdue
+from ..billing.run import RunResult, bill_due
+from ..extensions import db, jobs
+from ..notify import emails, outbox, webhooks
+from ..tenants import TenantUnavailable, UnknownTenant
+
+log = logging.getLogger(__name__)
+
+
+def every_minute(_moment) -> bool:
+    return True
+
+
+def daily_at(config_key: str):
+    """A periodic check: true in the minute the bound app's config names ("HH:MM", UTC)."""
+    def when(moment) -> bool:
+        hours, minutes = jobs.bound_app().config[config_key].split(":")
+        return moment.hour == int(hours) and moment.minute == int(minutes)
+    when.config_key = config_key
+    return when
+
+
+def tenant_or_none(slug: str):
+    try:
+        return current_app.extensions["widget_themes"].get(slug)
+    except (UnknownTenant, TenantUnavailable):
+        return None
+
+
+# The work itself, callable from commands and tests (inside an app context).
+
+def run_billing(day: date | None = None) -> RunResult:
+    return bill_due(db.session, tenant_or_none, day or date.today())
+
+
+def run_dunning(day: date | None = None) -> DunningResult:
+    return remind_overdue(db.session, tenant_or_none, day or date.today())
+
+
+def run_dispatch() -> outbox.DispatchResult:
+    return outbox.dispatch(db.session)
+
+
+def run_deliveries() -> webhooks.DeliveryResult:
+    config = current_app.config
+    return webhooks.deliver_due(db.session, timeout=config["WIDGET_WEBHOOK_TIMEOUT"],
+                                max_attempts=config["WIDGET_WEBHOOK_MAX_ATTEMPTS"])
+
+
+def run_emails() -> emails.SendResult:
+    return emails.send_due(db.session)
+
+
+# The jobs.
+
+@jobs.periodic_job(daily_at("WIDGET_BILLING_RUN_AT"))
+def billing_run():
+    day = date.today()
+    result = run_billing(day)
+    log.info("billing run up to %s: %d contract(s), %d invoice(s), %d skipped", day, result.contracts,
+             result.invoices, result.skipped)
+    if result.invoices:
+        dispatch_outbox()
+
+
+@jobs.periodic_job(daily_at("WIDGET_DUNNING_RUN_AT"))
+def dunning_run():
+    day = date.today()
+    result = run_dunning(day)
+    log.info("dunning run on %s: %d reminder(s), %d exhausted, %d skipped", day, result.reminders,
+             result.exhausted, result.skipped)
+    if result.reminders:
+        send_emails()
+    if result.exhausted:
+        dispatch_outbox()
+
+
+@jobs.periodic_job(every_minute)
+def dispatch_outbox():
+    result = run_dispatch()
+    if result.events:
+        log.info("dispatched %d event(s): %d e-mail(s), %d webhook deliveries", result.events, result.emails,
+                 result.deliveries)
+    if result.emails:
+        send_emails()
+    if result.deliveries:
+        deliver_webhooks()
+
+
+@jobs.periodic_job(every_minute)
+def deliver_webhooks():
+    if run_deliveries().more:
+        deliver_webhooks()  # the rest in a new job, so other jobs get a turn in between
+
+
+@jobs.periodic_job(every_minute)
+def send_emails():
+    if run_emails().more:
+        send_emails()
