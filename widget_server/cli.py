@@ -120,19 +120,9 @@ def billing_run(up_to):
     """Bill every period that has started up to --date; running it twice bills nothing twice."""
     from datetime import date
 
-    from .billing.run import bill_due
-    from .extensions import db as database
-    from .tenants import TenantUnavailable, UnknownTenant
-    registry = current_app.extensions["widget_themes"]
-
-    def tenant_or_none(slug):
-        try:
-            return registry.get(slug)
-        except (UnknownTenant, TenantUnavailable):
-            return None
-
+    from .worker.jobs import run_billing
     day = up_to.date() if up_to else date.today()
-    result = bill_due(database.session, tenant_or_none, day)
+    result = run_billing(day)
     click.echo(f"billed {result.contracts} contract(s) up to {day.isoformat()}: {result.invoices} invoice(s)")
     if result.skipped:
         click.echo(f"skipped {result.skipped} contract(s) whose theme is missing or broken (see `themes check`)", err=True)

@@ -3,6 +3,9 @@
 `make run` serves it on http://localhost:8001 next to the service on
 http://127.0.0.1:8000, so the embed crosses sites exactly as on a real shop.
 """
+import os
+import subprocess
+import sys
 import threading
 from html import escape
 
@@ -75,11 +78,22 @@ def serve_both(host: str, port: int, merchant_port: int) -> None:
         f"  pre-filled link:       curl -X POST {service_url}/api/v1/signup-links -H 'Authorization: Bearer <key>'"
         " -H 'Content-Type: application/json' -d '{\"plan\": \"pro\", \"prefill\": {\"email\": \"kim@example.com\"}, \"locked\": [\"email\"]}'\n"
         f"  portal link:           the customer portal (POST /api/v1/portal-sessions) is not built yet\n"
-        f"  health:                {service_url}/healthz\n",
+        f"  health:                {service_url}/healthz\n"
+        f"  e-mails:               written to instance/mail/ as .eml files (set WIDGET_SMTP_HOST to send them)\n"
+        f"  background worker:     running, log in instance/worker.log\n",
         flush=True,
     )
+    # The background worker sends e-mails (as .eml files under instance/mail/ unless SMTP is
+    # configured), delivers webhooks and runs billing; it stops with the server.
+    log_path = os.path.join(app.instance_path, "worker.log")
+    os.makedirs(app.instance_path, exist_ok=True)
+    with open(log_path, "ab") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "widget_server.cli", "worker"], stdout=log, stderr=log)
     server = make_server(host, port, app, threaded=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
