@@ -5,7 +5,6 @@ from datetime import date
 
 from flask import g, redirect, render_template, request, session
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +17,7 @@ from widget_server.storage.base import PUBLIC_ID
 from widget_server.storage.models import Contract
 from widget_server.web import fields as field_forms
 from widget_server.web.errors import render_error
+from widget_server.web.session import csrf_token
 from widget_server.web.pages import page_url
 
 from . import bp, page_cache, payment_form, prefill as prefills
@@ -112,7 +112,7 @@ def _fresh_form(plan, found):
     key = ("form", tenant.slug, plan.id, str(get_locale()), tenant.today(), request.query_string)
     html = page_cache.pages.get(tenant, key, lambda: _render_form(
         plan, found, values={}, errors={}, payment={}, submission=page_cache.SUBMISSION_SLOT, csrf=page_cache.CSRF_SLOT))
-    return html.replace(page_cache.CSRF_SLOT, generate_csrf()).replace(page_cache.SUBMISSION_SLOT, uuid.uuid4().hex)
+    return html.replace(page_cache.CSRF_SLOT, csrf_token()).replace(page_cache.SUBMISSION_SLOT, uuid.uuid4().hex)
 
 
 def _render_form(plan, found, *, values, errors, payment, submission, consent=False, csrf=None):
@@ -125,7 +125,7 @@ def _render_form(plan, found, *, values, errors, payment, submission, consent=Fa
     return render_template(
         "signup/form.html", plan=plan, fields=rendered, errors=errors, payment=payment,
         submission=submission, prefill=found.token, consent=consent, first_charge=first_charge,
-        error_count=len(errors), csrf=csrf or generate_csrf(),
+        error_count=len(errors), csrf=csrf or csrf_token(),
     )
 
 
