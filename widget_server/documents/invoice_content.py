@@ -19,6 +19,7 @@ from flask_babel import format_currency, format_date, get_locale
 from ..billing.invoices import buyer_snapshot
 from ..billing.money import from_minor
 from ..i18n import normalize
+from ..tenants.checks import contrast, luminance
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 FONT_NAME = re.compile(r"^[A-Za-z0-9 \-]{1,64}$")
@@ -155,14 +156,8 @@ def buyer(snapshot: dict, locale: str, seller_country: str | None) -> dict:
     }
 
 
-def _luminance(hex_color: str) -> float:
-    channels = [int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
 def _contrast_on_white(hex_color: str) -> float:
-    return 1.05 / (_luminance(hex_color) + 0.05)
+    return contrast(hex_color, "#ffffff")
 
 
 def _color(value: str | None, fallback: str) -> str:
@@ -201,7 +196,7 @@ def brand(tenant) -> dict:
         # The primary colour carries white text (table head) and the title: it needs text contrast.
         "primary": primary if _contrast_on_white(primary) >= 4.5 else INK,
         "on_primary": "#ffffff",
-        "panel": background if _luminance(background) >= 0.8 else PANEL,
+        "panel": background if luminance(background) >= 0.8 else PANEL,
     }
 
 

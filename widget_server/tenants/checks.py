@@ -23,7 +23,8 @@ LENGTH_TYPES = {"text", "email", "phone", "vat_id", "iban"}
 MIN_CONTRAST = 4.5  # WCAG AA for normal text
 
 
-def _luminance(hex_color: str) -> float:
+def luminance(hex_color: str) -> float:
+    """WCAG relative luminance of a #rgb or #rrggbb colour."""
     value = hex_color.lstrip("#")
     if len(value) == 3:
         value = "".join(c * 2 for c in value)
@@ -33,7 +34,7 @@ def _luminance(hex_color: str) -> float:
 
 
 def contrast(a: str, b: str) -> float:
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
 
 
