@@ -3,12 +3,14 @@ a copy of the theme files per test, the app and its clients."""
 import os
 import re
 import shutil
+from datetime import date
 from html import unescape
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from widget_server import create_app
+from widget_server.billing.contracts import PaymentChoice, start_contract
 from widget_server.extensions import db
 from widget_server.paths import THEMES
 from widget_server.storage.base import Base
@@ -107,3 +109,26 @@ def signup_form(client):
         return url, {k: v for k, v in data.items() if v is not None}
 
     yield fetch
+
+
+# Contracts signed up in code, for billing, payment, document and notification tests.
+SIGNUP_FIELDS = {"first_name": "Anna", "last_name": "Berg", "email": "anna@example.com", "country": "DE"}
+
+
+@pytest.fixture
+def tenants(app):
+    """slug -> Tenant, from the test's theme files."""
+    registry = app.extensions["widget_themes"]
+    yield lambda slug: registry.get(slug)
+
+
+@pytest.fixture
+def sign_up(session, tenants):
+    def make(plan_id="pro", on=date(2026, 1, 31), tenant="demo", fields=None, key=None, payment=None):
+        t = tenants(tenant)
+        contract = start_contract(session, tenant=tenant, plan=t.plan(plan_id), email="anna@example.com", locale="de",
+                                  fields=fields or SIGNUP_FIELDS, payment=payment or PaymentChoice(kind="invoice"),
+                                  signup_key=key or f"k{on.isoformat()}{plan_id}{tenant}", today=on)
+        session.commit()
+        return contract
+    yield make

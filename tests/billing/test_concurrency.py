@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from widget_server.billing.contracts import PaymentChoice, start_contract
 from widget_server.storage.models import Invoice
 
-from .conftest import SIGNUP_FIELDS
+from tests.conftest import SIGNUP_FIELDS
 
 CONTRACTS = 1200
 

@@ -13,7 +13,7 @@ from widget_server.billing.run import bill_due
 from widget_server.storage.base import Base
 from widget_server.storage.models import Invoice, Payment
 
-from .conftest import SIGNUP_FIELDS
+from tests.conftest import SIGNUP_FIELDS
 
 DB_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 days = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from widget_server.billing.run import bill_due
 from widget_server.storage.models import Contract, Invoice, LedgerEntry, OutboxEvent
 
-from .conftest import SIGNUP_FIELDS
+from tests.conftest import SIGNUP_FIELDS
 
 def count(session, model):
     return session.scalar(select(func.count()).select_from(model))

@@ -27,12 +27,6 @@ def pdf_cache_dir(app, tmp_path):
 
 
 @pytest.fixture
-def tenants(app):
-    registry = app.extensions["widget_themes"]
-    yield lambda slug: registry.get(slug)
-
-
-@pytest.fixture
 def make_invoice(session, tenants, pdf_cache_dir):
     """Sign a customer up and bill their first period; returns the Invoice."""
     made = []

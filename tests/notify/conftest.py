@@ -11,10 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.billing.conftest import SIGNUP_FIELDS, sign_up, tenants  # noqa: F401  (fixtures)
+from tests.conftest import SIGNUP_FIELDS
 from widget_server.billing.contracts import PaymentChoice, start_contract
 from widget_server.extensions import db, jobs
-from widget_server.tenants import ThemeRegistry
 
 
 @pytest.fixture
@@ -27,13 +26,11 @@ def app(app, tmp_path):
         WIDGET_PDF_CACHE_DIR=str(tmp_path / "pdfs"),
     )
     jobs.init_app(app)
-    # Theme edits in these tests must be seen at once (a registry checks the files on every lookup by default).
-    app.extensions["widget_themes"] = ThemeRegistry(app.config["WIDGET_THEMES_DIR"], app.extensions["widget_languages"])
     yield app
 
 
 @pytest.fixture
-def customer_contract(session, tenants):  # noqa: F811
+def customer_contract(session, tenants):
     """A contract for a customer with a chosen locale, payment and name."""
     counter = iter(range(1000))
 

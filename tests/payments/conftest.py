@@ -9,7 +9,6 @@ import pytest
 import sepaxml
 import xmlschema
 
-from tests.billing.conftest import sign_up, tenants  # noqa: F401  (fixtures shared with the billing tests)
 from tests.tenants.test_loader import edit
 from widget_server.billing.contracts import PaymentChoice
 from widget_server.billing.run import bill_due
