@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from hosted_signup import bp as signup_bp
     from .api import bp as api_bp, init_app as init_api
+    from .payments import stripe_webhooks
     from .web.embed_files import bp as embed_bp
     from .web.health import bp as health_bp
     from .web.tenant_assets import bp as assets_bp
@@ -47,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(embed_bp)
     app.register_blueprint(health_bp)
     init_api(app, api_bp)
+    stripe_webhooks.init_app(app)
 
     from . import cli
     cli.init_app(app)

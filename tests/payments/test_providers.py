@@ -13,7 +13,9 @@ from .conftest import ANNA_IBAN, sepa_choice
 
 def test_every_theme_payment_method_has_a_provider():
     from widget_server.tenants.model import PAYMENT_METHODS
-    assert set(PROVIDERS) == set(PAYMENT_METHODS)
+    # Stripe has a provider but is not offered in sign-up forms yet (cards arrive through a SetupIntent).
+    assert set(PROVIDERS) == set(PAYMENT_METHODS) | {"stripe"}
+    assert "stripe" not in PAYMENT_METHODS
     for kind, adapter in PROVIDERS.items():
         assert isinstance(adapter, PaymentProvider) and adapter.kind == kind
     with pytest.raises(KeyError):

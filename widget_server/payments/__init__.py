@@ -1,10 +1,13 @@
 """Payment adapters behind one interface (base.PaymentProvider): bank transfer against the
-invoice and SEPA direct debit. Look one up by the kind stored in PaymentMethod.kind."""
+invoice, SEPA direct debit and cards through Stripe. Look one up by the kind stored in
+PaymentMethod.kind. Theme files may offer only tenants.model.PAYMENT_METHODS at sign-up
+(Stripe cards are saved through a SetupIntent, not by the sign-up form yet)."""
 from .base import CollectionResult, PaymentProvider, PaymentSetupError
 from .invoice import InvoiceProvider
 from .sepa import SepaProvider
+from .stripe import StripeProvider
 
-PROVIDERS: dict[str, PaymentProvider] = {p.kind: p for p in (InvoiceProvider(), SepaProvider())}
+PROVIDERS: dict[str, PaymentProvider] = {p.kind: p for p in (InvoiceProvider(), SepaProvider(), StripeProvider())}
 
 
 def provider(kind: str) -> PaymentProvider:
@@ -12,4 +15,4 @@ def provider(kind: str) -> PaymentProvider:
     return PROVIDERS[kind]
 
 
-__all__ = ["CollectionResult", "InvoiceProvider", "PaymentProvider", "PaymentSetupError", "PROVIDERS", "SepaProvider", "provider"]
+__all__ = ["CollectionResult", "InvoiceProvider", "PaymentProvider", "PaymentSetupError", "PROVIDERS", "SepaProvider", "StripeProvider", "provider"]

@@ -22,6 +22,8 @@ class Customer(Base):
     fields: Mapped[dict] = mapped_column(JSONType, default=dict)
     # The sign-up form's one-time submission id: a resubmit finds the same customer.
     signup_key: Mapped[str | None] = mapped_column(String(64))
+    # The customer's id in the tenant's Stripe account (cus_...), once a card was set up there.
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     contracts: Mapped[list["Contract"]] = relationship(back_populates="customer", order_by="Contract.id")  # noqa: F821
@@ -35,20 +37,22 @@ class Customer(Base):
 
 
 class PaymentMethod(Base):
-    """How a customer pays: bank transfer against invoices, or a SEPA mandate."""
+    """How a customer pays: bank transfer against invoices, a SEPA mandate, or a card saved in Stripe."""
 
     __tablename__ = "payment_method"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: public_id("pm"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # invoice | sepa
+    kind: Mapped[str] = mapped_column(String(16))  # invoice | sepa | stripe
     is_default: Mapped[bool] = mapped_column(Boolean, default=True)
     account_holder: Mapped[str | None] = mapped_column(String(140))
     iban: Mapped[str | None] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
     mandate_reference: Mapped[str | None] = mapped_column(String(35), unique=True)
     mandate_signed_on: Mapped[date | None] = mapped_column(Date)
+    # Stripe's id of a card saved for off-session charges (pm_...); never a card number.
+    stripe_payment_method_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="payment_methods")
