@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install translations system-deps bench extract-messages clean
+.PHONY: run test install translations system-deps runtime-deps bench extract-messages clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,15 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile --directory translations --domain messages --statistics 2>&1 | grep -v "^compiling" || true
 	@ls translations/*/LC_MESSAGES/messages.mo >/dev/null
 
-## Debian packages the tests need (Chromium for the browser tests, wrk for bench/).
+## Debian packages the tests need (Chromium for the browser tests, wrk for bench/, pango for PDFs).
 system-deps:
 	@sh .ci/system-deps
 
-run: translations
+## Debian packages the service itself needs (pango and fonts for invoice PDFs).
+runtime-deps:
+	@sh .ci/system-deps runtime || echo "warning: invoice PDFs need pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0)" >&2
+
+run: translations runtime-deps
 	$(BIN)/widget-server db upgrade
 	$(BIN)/widget-server demo
 	$(BIN)/widget-server serve --port $(PORT)
