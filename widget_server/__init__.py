@@ -39,11 +39,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     from hosted_signup import bp as signup_bp
     from .api import bp as api_bp, init_app as init_api
+    from .portal import bp as portal_bp
     from .payments import stripe_webhooks
     from .web.embed_files import bp as embed_bp
     from .web.health import bp as health_bp
     from .web.tenant_assets import bp as assets_bp
     app.register_blueprint(signup_bp)
+    app.register_blueprint(portal_bp)
     app.register_blueprint(assets_bp)
     app.register_blueprint(embed_bp)
     app.register_blueprint(health_bp)

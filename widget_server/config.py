@@ -59,6 +59,10 @@ def from_env(instance_path: str, environ=os.environ) -> dict:
         # Theme files are checked for changes at most this often per tenant (0: on every request).
         "WIDGET_THEME_RELOAD_SECONDS": float(environ.get("WIDGET_THEME_RELOAD_SECONDS", 1)),
         "WIDGET_SIGNUP_LINK_MAX_AGE": int(environ.get("WIDGET_SIGNUP_LINK_MAX_AGE", 7 * 24 * 3600)),
+        # Portal: one-time entry links, and how long a portal session lasts idle and at most.
+        "WIDGET_PORTAL_LINK_MAX_AGE": int(environ.get("WIDGET_PORTAL_LINK_MAX_AGE", 600)),
+        "WIDGET_PORTAL_IDLE_MINUTES": int(environ.get("WIDGET_PORTAL_IDLE_MINUTES", 30)),
+        "WIDGET_PORTAL_MAX_HOURS": int(environ.get("WIDGET_PORTAL_MAX_HOURS", 12)),
         "WIDGET_SHOW_THEME_ERRORS": _bool(environ.get("WIDGET_SHOW_THEME_ERRORS"), env != "production"),
         # Rendered invoice PDFs (a cache: safe to delete).
         "WIDGET_PDF_CACHE_DIR": environ.get("WIDGET_PDF_CACHE_DIR") or str(Path(instance_path) / "invoice-pdfs"),

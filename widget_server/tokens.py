@@ -3,16 +3,21 @@
 Keys rotate: WIDGET_SECRET_KEY signs, WIDGET_OLD_SECRET_KEYS still verify.
 """
 from flask import current_app
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 PURPOSES = {
     # purpose: config key of its max age in seconds
     "signup-prefill": "WIDGET_SIGNUP_LINK_MAX_AGE",
+    "portal-entry": "WIDGET_PORTAL_LINK_MAX_AGE",
 }
 
 
 class BadToken(Exception):
     """Tampered, expired, of another purpose or of another tenant."""
+
+
+class TokenExpired(BadToken):
+    """Genuine, but older than its purpose allows."""
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -33,6 +38,8 @@ def sign(purpose: str, tenant: str, payload: dict) -> str:
 def load(purpose: str, tenant: str, token: str) -> dict:
     try:
         data = _serializer(purpose).loads(token, max_age=max_age(purpose))
+    except SignatureExpired as exc:
+        raise TokenExpired(str(exc)) from exc
     except (BadData, ValueError, TypeError) as exc:
         raise BadToken(str(exc)) from exc
     if not isinstance(data, dict) or data.get("t") != tenant or not isinstance(data.get("p"), dict):

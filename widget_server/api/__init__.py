@@ -59,6 +59,6 @@ def init_app(app, blueprint) -> None:
         })
     if "ErrorsMap" not in api.spec.components.schemas:
         api.spec.components.schema("ErrorsMap", ERRORS_MAP)
-    from . import auth, billing, customers, signup_links  # noqa: F401  (registers routes)
+    from . import auth, billing, customers, portal_sessions, signup_links  # noqa: F401  (registers routes)
     csrf.exempt(blueprint)
     api.register_blueprint(blueprint)

@@ -185,3 +185,18 @@ class BalanceOut(Schema):
 def _from_minor(minor, currency):
     from ..billing.money import from_minor
     return from_minor(minor, currency)
+
+
+class PortalSessionIn(Schema):
+    customer_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Not a customer id."))
+    return_url = fields.Url(schemes={"http", "https"}, validate=validate.Length(max=2000),
+                            metadata={"description": "Where the portal's back link leads; its origin must be on the tenant's embed allowlist."})
+    locale = fields.String(metadata={"description": "Language of the portal, one of the tenant's languages."})
+    flow = fields.String(validate=validate.OneOf(["payment_method", "change_plan", "cancel", "invoices", "profile"]),
+                         metadata={"description": "Deep link into one part of the portal."})
+
+
+class PortalSessionOut(Schema):
+    id = fields.String(required=True)
+    url = fields.Url(required=True, metadata={"format": "uri"})
+    expires_at = fields.DateTime(required=True)

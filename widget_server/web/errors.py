@@ -19,6 +19,7 @@ def _wants_problem() -> bool:
 def _messages(status: int) -> tuple[str, str]:
     known = {
         400: (_("This request could not be processed"), _("Something in the request was not as expected. Please go back and try again.")),
+        401: (_("Please sign in"), _("This page is only for signed-in customers.")),
         404: (_("Page not found"), _("The page you were looking for does not exist or is no longer available.")),
         405: (_("Not allowed"), _("This page cannot be used that way.")),
         413: (_("Too much data"), _("The form sent more data than we accept.")),

@@ -9,11 +9,12 @@ from .idempotency import IdempotencyRecord
 from .invoice import Invoice, InvoiceLine, InvoiceSequence
 from .ledger import LedgerEntry, Payment
 from .outbox import OutboxEvent
+from .portal import PortalSession, UsedToken
 from .sepa import SepaCollection, SepaCollectionItem
 from .webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey", "AuditEvent", "Contract", "Customer", "DunningNotice", "EmailMessage", "IdempotencyRecord", "Invoice", "InvoiceLine",
-    "InvoiceSequence", "LedgerEntry", "OutboxEvent", "Payment", "PaymentMethod", "SepaCollection",
-    "SepaCollectionItem", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "InvoiceSequence", "LedgerEntry", "OutboxEvent", "Payment", "PaymentMethod", "PortalSession", "SepaCollection",
+    "SepaCollectionItem", "UsedToken", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]

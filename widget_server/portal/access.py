@@ -1,0 +1,101 @@
+"""Ways into the portal: one-time entry tokens and server-side portal sessions.
+
+An entry token is signed for its purpose and tenant, expires (10 minutes by
+default) and is recorded on use, so it cannot be replayed on any instance. The
+session cookie holds a random key; the database keeps its hash, the customer
+and the timestamps that enforce the idle timeout and the absolute lifetime.
+"""
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app, session
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import tokens
+from ..extensions import db
+from ..storage.base import PUBLIC_ID, utcnow
+from ..storage.models import Customer, PortalSession, UsedToken
+
+PURPOSE = "portal-entry"
+COOKIE_KEY = "portal"  # in the Flask session: tenant slug -> portal session key
+FLOWS = ("payment_method", "change_plan", "cancel", "invoices", "profile")
+
+
+class EntryRefused(Exception):
+    """The link is invalid, expired, used or not for this tenant; `reason` says which."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def issue(tenant: str, customer: Customer, *, flow: str | None, return_url: str | None, locale: str | None) -> tuple[str, str]:
+    """A one-time entry token and its id."""
+    token_id = "ps_" + secrets.token_urlsafe(16)
+    token = tokens.sign(PURPOSE, tenant, {"id": token_id, "customer": customer.public_id, "flow": flow,
+                                          "return_url": return_url, "locale": locale})
+    return token, token_id
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def enter(tenant: str, token: str) -> tuple[PortalSession, dict]:
+    """Exchange a token for a new portal session (a new session key at every entry)."""
+    try:
+        payload = tokens.load(PURPOSE, tenant, token[:4000])
+    except tokens.TokenExpired:
+        raise EntryRefused("expired")
+    except tokens.BadToken:
+        raise EntryRefused("invalid")
+    token_id, customer_id = str(payload.get("id", "")), str(payload.get("customer", ""))
+    if not PUBLIC_ID.match(token_id) or not PUBLIC_ID.match(customer_id):
+        raise EntryRefused("invalid")
+    customer = db.session.scalar(select(Customer).where(Customer.public_id == customer_id, Customer.tenant == tenant))
+    if customer is None:
+        raise EntryRefused("invalid")
+    db.session.add(UsedToken(token_id=token_id, tenant=tenant))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise EntryRefused("used")
+    key = secrets.token_urlsafe(32)
+    visit = PortalSession(key_hash=_hash(key), tenant=tenant, customer_id=customer.id)
+    db.session.add(visit)
+    db.session.commit()
+    session.pop(COOKIE_KEY, None)  # never reuse a key from before this entry
+    session[COOKIE_KEY] = {tenant: key}
+    return visit, payload
+
+
+def current(tenant: str) -> PortalSession | None:
+    """The live portal session of this browser for this tenant, refreshed; None if absent or timed out."""
+    key = (session.get(COOKIE_KEY) or {}).get(tenant)
+    if not isinstance(key, str):
+        return None
+    visit = db.session.scalar(select(PortalSession).where(PortalSession.key_hash == _hash(key), PortalSession.tenant == tenant,
+                                                          PortalSession.ended_at.is_(None)))
+    if visit is None:
+        return None
+    now = datetime.now(timezone.utc)
+    idle = timedelta(minutes=current_app.config["WIDGET_PORTAL_IDLE_MINUTES"])
+    lifetime = timedelta(hours=current_app.config["WIDGET_PORTAL_MAX_HOURS"])
+    if now - visit.last_seen_at > idle or now - visit.created_at > lifetime:
+        visit.ended_at = now
+        db.session.commit()
+        return None
+    visit.last_seen_at = utcnow()
+    db.session.commit()
+    return visit
+
+
+def leave(tenant: str) -> None:
+    visit = current(tenant)
+    if visit is not None:
+        visit.ended_at = utcnow()
+        db.session.commit()
+    session.pop(COOKIE_KEY, None)
