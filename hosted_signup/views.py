@@ -1,19 +1,17 @@
 """Routes of the hosted sign-up flow (see CONTRACT.md, "Pages")."""
 import re
 import uuid
-from datetime import date
 
 from flask import g, redirect, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from widget_server import tokens
 from widget_server.billing.contracts import find_by_signup_key, start_contract
 from widget_server.billing.periods import trial_end
 from widget_server.extensions import db
-from widget_server.storage.base import PUBLIC_ID
+from widget_server.storage.queries import by_public_id
 from widget_server.storage.models import Contract
 from widget_server.web import fields as field_forms
 from widget_server.web.errors import render_error
@@ -132,9 +130,7 @@ def _render_form(plan, found, *, values, errors, payment, submission, consent=Fa
 @bp.get("/complete/<contract_id>")
 def complete(contract_id: str):
     tenant = g.tenant
-    contract = None
-    if PUBLIC_ID.match(contract_id):
-        contract = db.session.scalar(select(Contract).where(Contract.public_id == contract_id, Contract.tenant == tenant.slug))
+    contract = by_public_id(db.session, Contract, tenant.slug, contract_id)
     if contract is None:
         return render_error(404)
     g.customer_locale = contract.customer.locale

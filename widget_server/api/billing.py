@@ -13,7 +13,7 @@ from ..billing.ledger import balance, record_payment
 from ..billing.money import from_minor, to_minor
 from ..documents import pdf_response
 from ..extensions import db
-from ..storage.base import PUBLIC_ID
+from ..storage.queries import by_public_id
 from ..storage.models import Customer, Invoice
 from . import bp, problem_response
 from .auth import current_tenant, documented_401
@@ -23,9 +23,7 @@ from .schemas import BalanceOut, InvoiceList, InvoiceOut, InvoiceQuery, PaymentI
 
 
 def _customer(customer_id: str, field: str | None = None) -> Customer:
-    customer = None
-    if PUBLIC_ID.match(customer_id):
-        customer = db.session.scalar(select(Customer).where(Customer.public_id == customer_id, Customer.tenant == g.api_tenant))
+    customer = by_public_id(db.session, Customer, g.api_tenant, customer_id)
     if customer is None:
         if field:
             abort(422, message="The request is not valid.", messages={"json": {field: ["No such customer."]}})
@@ -34,9 +32,7 @@ def _customer(customer_id: str, field: str | None = None) -> Customer:
 
 
 def _invoice(invoice_id: str) -> Invoice | None:
-    if not PUBLIC_ID.match(invoice_id):
-        return None
-    return db.session.scalar(select(Invoice).where(Invoice.public_id == invoice_id, Invoice.tenant == g.api_tenant))
+    return by_public_id(db.session, Invoice, g.api_tenant, invoice_id)
 
 
 @bp.get("/invoices")

@@ -4,7 +4,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from ..extensions import db
-from ..storage.base import PUBLIC_ID
+from ..storage.queries import by_public_id
 from ..storage.models import Contract, Customer
 from . import bp, problem_response
 from .auth import documented_401
@@ -18,9 +18,7 @@ from .schemas import ContractOut, CustomerList, CustomerOut, CustomerQuery
 @problem_response(404, "No such customer for this tenant")
 def get_customer(customer_id: str):
     """A customer with their contracts and payment methods."""
-    customer = None
-    if PUBLIC_ID.match(customer_id):
-        customer = db.session.scalar(select(Customer).where(Customer.public_id == customer_id, Customer.tenant == g.api_tenant))
+    customer = by_public_id(db.session, Customer, g.api_tenant, customer_id)
     if customer is None:
         abort(404, message="No such customer.")
     return customer
@@ -45,9 +43,7 @@ def list_customers(query):
 @problem_response(404, "No such contract for this tenant")
 def get_contract(contract_id: str):
     """One contract."""
-    contract = None
-    if PUBLIC_ID.match(contract_id):
-        contract = db.session.scalar(select(Contract).where(Contract.public_id == contract_id, Contract.tenant == g.api_tenant))
+    contract = by_public_id(db.session, Contract, g.api_tenant, contract_id)
     if contract is None:
         abort(404, message="No such contract.")
     return contract

@@ -4,11 +4,10 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import current_app, g
 from flask_smorest import abort
-from sqlalchemy import select
 
 from ..extensions import db
 from ..portal import access
-from ..storage.base import PUBLIC_ID
+from ..storage.queries import by_public_id
 from ..storage.models import Customer
 from ..web.embedding import origin_allowed
 from . import bp, problem_response
@@ -31,9 +30,7 @@ def create_portal_session(data):
     """A one-time portal URL for a customer: valid 10 minutes, usable once."""
     tenant = current_tenant()
     errors = {}
-    customer = None
-    if PUBLIC_ID.match(data["customer_id"]):
-        customer = db.session.scalar(select(Customer).where(Customer.public_id == data["customer_id"], Customer.tenant == g.api_tenant))
+    customer = by_public_id(db.session, Customer, g.api_tenant, data["customer_id"])
     if customer is None:
         errors["customer_id"] = ["No such customer."]
     if data.get("locale") is not None and data["locale"] not in tenant.languages:

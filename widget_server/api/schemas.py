@@ -1,6 +1,8 @@
 """Request and response schemas; the OpenAPI document is generated from these."""
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from ..storage.base import PUBLIC_ID
+
 PREFILL_VALUE = {"oneOf": [{"type": "string", "maxLength": 500}, {"type": "boolean"}]}
 # Per-field messages: field name -> list of messages, or a map of the same shape for nested values (prefill).
 ERROR_MESSAGES = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"$ref": "#/components/schemas/ErrorsMap"}]}
@@ -132,7 +134,7 @@ class InvoiceOut(Schema):
 
 
 class InvoiceQuery(Schema):
-    customer_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Not a customer id."))
+    customer_id = fields.String(required=True, validate=validate.Regexp(PUBLIC_ID, error="Not a customer id."))
     status = fields.String(validate=validate.OneOf(["open", "paid", "void"]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -142,8 +144,8 @@ class InvoiceList(Schema):
 
 
 class PaymentIn(Schema):
-    customer_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Not a customer id."))
-    invoice_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Not an invoice id."),
+    customer_id = fields.String(required=True, validate=validate.Regexp(PUBLIC_ID, error="Not a customer id."))
+    invoice_id = fields.String(validate=validate.Regexp(PUBLIC_ID, error="Not an invoice id."),
                                metadata={"description": "Settle this invoice first; the rest goes to the oldest open items."})
     amount = fields.String(required=True, validate=validate.Regexp(r"^\d{1,12}(\.\d{1,4})?$", error="Write the amount as a decimal string such as \"19.90\"."),
                            metadata=DECIMAL)
@@ -188,7 +190,7 @@ def _from_minor(minor, currency):
 
 
 class PortalSessionIn(Schema):
-    customer_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Not a customer id."))
+    customer_id = fields.String(required=True, validate=validate.Regexp(PUBLIC_ID, error="Not a customer id."))
     return_url = fields.Url(schemes={"http", "https"}, validate=validate.Length(max=2000),
                             metadata={"description": "Where the portal's back link leads; its origin must be on the tenant's embed allowlist."})
     locale = fields.String(metadata={"description": "Language of the portal, one of the tenant's languages."})

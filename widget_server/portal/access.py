@@ -17,6 +17,7 @@ from .. import tokens
 from ..extensions import db
 from ..storage.base import PUBLIC_ID, utcnow
 from ..storage.models import Customer, PortalSession, UsedToken
+from ..storage.queries import by_public_id
 
 PURPOSE = "portal-entry"
 COOKIE_KEY = "portal"  # in the Flask session: tenant slug -> portal session key
@@ -52,10 +53,8 @@ def enter(tenant: str, token: str) -> tuple[PortalSession, dict]:
     except tokens.BadToken:
         raise EntryRefused("invalid")
     token_id, customer_id = str(payload.get("id", "")), str(payload.get("customer", ""))
-    if not PUBLIC_ID.match(token_id) or not PUBLIC_ID.match(customer_id):
-        raise EntryRefused("invalid")
-    customer = db.session.scalar(select(Customer).where(Customer.public_id == customer_id, Customer.tenant == tenant))
-    if customer is None:
+    customer = by_public_id(db.session, Customer, tenant, customer_id)
+    if customer is None or not PUBLIC_ID.match(token_id):
         raise EntryRefused("invalid")
     db.session.add(UsedToken(token_id=token_id, tenant=tenant))
     try:
