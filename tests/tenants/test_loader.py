@@ -120,3 +120,30 @@ def test_lookups_within_the_reload_interval_skip_the_file_check(themes_dir):
     assert registry.get("demo") is before
     registry.reload_seconds = 0
     assert registry.get("demo").brand.colors["primary"] == "#1d4ed8"
+
+
+def test_portal_policy_is_loaded(registry):
+    portal = registry.get("demo").portal
+    assert portal.targets("basic") == ("pro",)
+    assert portal.pause_enabled and portal.pause_max_days == 90
+    assert [o.id for o in portal.offers] == ["half_price", "downgrade_basic", "pause"]
+    assert portal.reason("too_expensive").offers == ("half_price", "downgrade_basic")
+    assert portal.offer("half_price").percent == 50
+    fjord = registry.get("fjord").portal  # no [portal] table: the defaults
+    assert fjord.targets("bas") == () and not fjord.pause_enabled and fjord.cancellation_enabled
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ('locked_fields = ["birth_date"]', 'locked_fields = ["shoe_size"]', "portal.locked_fields[0]: There is no field 'shoe_size'"),
+    ('basic = ["pro"]', 'basic = ["gold"]', "portal.plan_changes.basic[0]: 'gold' is not another plan"),
+    ('downgrade = "period_end"', 'downgrade = "later"', "portal.downgrade: Must be one of"),
+    ('offers = ["pause"]', 'offers = ["free_month"]', "portal.cancellation.reasons[1].offers[0]: There is no offer 'free_month'"),
+    ('percent = 50\n', '', "portal.cancellation.offers[0]: A discount offer needs percent and periods"),
+    ('plan = "basic"', 'plan = "gold"', "portal.cancellation.offers[1].plan: A downgrade offer needs"),
+    ('max_days = 90', 'max_days = 900', "portal.pause.max_days:"),
+    ('label = { en = "I am moving away", de = "Ich ziehe weg", sv = "Jag flyttar", da = "Jeg flytter" }',
+     'label = { en = "I am moving away" }', "portal.cancellation.reasons[2].label.de: Label missing"),
+])
+def test_portal_policy_problems_name_the_key(registry, themes_dir, old, new, expected):
+    edit(themes_dir / "demo" / "theme.toml", old, new)
+    assert any(expected in p for p in problems_of(registry)), problems_of(registry)

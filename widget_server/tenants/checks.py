@@ -121,6 +121,7 @@ def check(data: dict, folder: Path, shipped_languages: set[str]) -> list[tuple[s
     if "sepa" in payments["methods"] and not payments.get("sepa"):
         add("payments.sepa", "SEPA direct debit needs [payments.sepa] with creditor_id and creditor_name.")
     problems.extend(_check_billing(data))
+    problems.extend(_check_portal(data, plan_ids, seen, available))
     return problems
 
 
@@ -145,4 +146,47 @@ def _check_billing(data: dict) -> list[tuple[str, str]]:
     days = billing["dunning_days"]
     if days != sorted(set(days)):
         problems.append(("billing.dunning_days", "List each day once, in ascending order."))
+    return problems
+
+
+def _check_portal(data: dict, plan_ids: set[str], field_names: set[str], languages: list[str]) -> list[tuple[str, str]]:
+    """Every plan, field and offer the portal policy names must exist; every text needs every language."""
+    problems = []
+    add = lambda path, message: problems.append((path, message))  # noqa: E731
+    portal = data["portal"]
+    for i, name in enumerate(portal["locked_fields"]):
+        if name not in field_names:
+            add(f"portal.locked_fields[{i}]", f"There is no field '{name}'.")
+    for plan, targets in portal["plan_changes"].items():
+        if plan not in plan_ids:
+            add(f"portal.plan_changes.{plan}", f"There is no plan '{plan}'.")
+        for j, target in enumerate(targets):
+            if target not in plan_ids or target == plan:
+                add(f"portal.plan_changes.{plan}[{j}]", f"'{target}' is not another plan.")
+    cancellation = portal["cancellation"]
+    offer_ids = set()
+    for i, offer in enumerate(cancellation["offers"]):
+        path = f"portal.cancellation.offers[{i}]"
+        if offer["id"] in offer_ids:
+            add(f"{path}.id", f"Offer '{offer['id']}' is listed twice.")
+        offer_ids.add(offer["id"])
+        if offer["type"] == "discount" and not (offer.get("percent") and offer.get("periods")):
+            add(path, "A discount offer needs percent and periods.")
+        if offer["type"] == "downgrade" and offer.get("plan") not in plan_ids:
+            add(f"{path}.plan", "A downgrade offer needs the id of an existing plan.")
+        if offer["type"] == "pause" and not portal["pause"]["enabled"]:
+            add(f"{path}.type", "A pause offer needs [portal.pause] enabled = true.")
+        for lang in _missing_languages(offer["text"], languages):
+            add(f"{path}.text.{lang}", f"Text missing for language '{lang}'.")
+    reason_ids = set()
+    for i, reason in enumerate(cancellation["reasons"]):
+        path = f"portal.cancellation.reasons[{i}]"
+        if reason["id"] in reason_ids:
+            add(f"{path}.id", f"Reason '{reason['id']}' is listed twice.")
+        reason_ids.add(reason["id"])
+        for lang in _missing_languages(reason["label"], languages):
+            add(f"{path}.label.{lang}", f"Label missing for language '{lang}'.")
+        for j, offer_id in enumerate(reason["offers"]):
+            if offer_id not in offer_ids:
+                add(f"{path}.offers[{j}]", f"There is no offer '{offer_id}' in portal.cancellation.offers.")
     return problems

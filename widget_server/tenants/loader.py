@@ -6,7 +6,7 @@ from pathlib import Path
 from marshmallow import ValidationError
 
 from . import checks, css
-from .model import Billing, Brand, Field, Option, Plan, Tenant
+from .model import Billing, Brand, Field, Offer, Option, Plan, Portal, Reason, Tenant
 from .schema import ThemeSchema
 
 DEFAULTS_FOLDER = "_default"
@@ -131,6 +131,7 @@ def build(slug: str, folder: Path, data: dict) -> Tenant:
         embed_origins=tuple(data["embed"]["allowed_origins"]),
         contact=data["contact"],
         billing=_billing(data["billing"]),
+        portal=_portal(data["portal"]),
         css=stylesheet,
         css_hash=css_hash,
     )
@@ -141,4 +142,18 @@ def _billing(b: dict) -> Billing:
         invoice_prefix=b["invoice_prefix"], tax_rate=b["tax_rate"], prices_include_tax=b["prices_include_tax"],
         seller=b["seller"], timezone=b["timezone"], payment_terms_days=b["payment_terms_days"],
         bank=b.get("bank"), dunning_days=tuple(b["dunning_days"]),
+    )
+
+
+def _portal(p: dict) -> Portal:
+    pause, cancellation = p["pause"], p["cancellation"]
+    return Portal(
+        link_minutes=p["link_minutes"], locked_fields=tuple(p["locked_fields"]),
+        plan_changes={plan: tuple(targets) for plan, targets in p["plan_changes"].items()},
+        downgrade=p["downgrade"], keep_last_payment_method=p["keep_last_payment_method"],
+        pause_enabled=pause["enabled"], pause_max_days=pause["max_days"],
+        cancellation_enabled=cancellation["enabled"],
+        reasons=tuple(Reason(id=r["id"], label=r["label"], offers=tuple(r["offers"])) for r in cancellation["reasons"]),
+        offers=tuple(Offer(id=o["id"], type=o["type"], text=o["text"], percent=o.get("percent"),
+                           periods=o.get("periods"), plan=o.get("plan")) for o in cancellation["offers"]),
     )

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 FIELD_TYPES = ("text", "email", "phone", "select", "checkbox", "country", "date", "vat_id", "iban")
 PAYMENT_METHODS = ("invoice", "sepa")
 INTERVALS = ("month", "year")
+OFFER_TYPES = ("discount", "pause", "downgrade")
+DOWNGRADE_TIMINGS = ("period_end", "immediately")
 
 
 def pick(translations: dict[str, str], locale: str, default: str) -> str:
@@ -60,6 +62,51 @@ class Billing:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """A retention offer: a discount of `percent` for `periods`, a pause, or `plan` instead."""
+
+    id: str
+    type: str
+    text: dict[str, str]
+    percent: int | None = None
+    periods: int | None = None
+    plan: str | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    id: str
+    label: dict[str, str]
+    offers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Portal:
+    """The tenant's portal policy ([portal] in theme.toml)."""
+
+    link_minutes: int = 10
+    locked_fields: tuple[str, ...] = ()
+    plan_changes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    downgrade: str = "period_end"
+    keep_last_payment_method: bool = True
+    pause_enabled: bool = False
+    pause_max_days: int = 90
+    cancellation_enabled: bool = True
+    reasons: tuple[Reason, ...] = ()
+    offers: tuple[Offer, ...] = ()
+
+    def targets(self, plan_id: str) -> tuple[str, ...]:
+        """Plans a customer on `plan_id` may switch to."""
+        return self.plan_changes.get(plan_id, ())
+
+    def offer(self, offer_id: str) -> Offer | None:
+        return next((o for o in self.offers if o.id == offer_id), None)
+
+    def reason(self, reason_id: str) -> Reason | None:
+        return next((r for r in self.reasons if r.id == reason_id), None)
+
+
+@dataclass(frozen=True)
 class Brand:
     name: str
     colors: dict[str, str]
@@ -90,6 +137,7 @@ class Tenant:
     css: str = ""
     css_hash: str = ""
     contact: dict[str, str] = field(default_factory=dict)
+    portal: Portal = field(default_factory=Portal)
 
     def plan(self, plan_id: str) -> Plan | None:
         return next((p for p in self.plans if p.id == plan_id), None)

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import get_currency_precision, list_currencies
 from marshmallow import Schema, ValidationError, fields, validate
 
-from .model import FIELD_TYPES, INTERVALS, PAYMENT_METHODS
+from .model import DOWNGRADE_TIMINGS, FIELD_TYPES, INTERVALS, OFFER_TYPES, PAYMENT_METHODS
 
 COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 FONT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,62}$")
@@ -172,6 +172,46 @@ class ContactSchema(Schema):
     url = fields.Url(schemes={"http", "https"})
 
 
+class OfferSchema(Schema):
+    """A retention offer shown when a customer gives a cancellation reason."""
+
+    id = fields.String(required=True, validate=validate.Regexp(IDENT, error="Use lower-case letters, digits and _."))
+    type = fields.String(required=True, validate=validate.OneOf(OFFER_TYPES))
+    percent = fields.Integer(validate=validate.Range(min=1, max=100))  # discount
+    periods = fields.Integer(validate=validate.Range(min=1, max=24))  # discount: for how many billing periods
+    plan = fields.String()  # downgrade: the plan offered instead
+    text = translations(load_default=dict)
+
+
+class ReasonSchema(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(IDENT, error="Use lower-case letters, digits and _."))
+    label = translations(required=True)
+    offers = fields.List(fields.String(), load_default=list)  # ids of [[portal.offers]], shown in this order
+
+
+class PauseSchema(Schema):
+    enabled = fields.Boolean(load_default=False)
+    max_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=365))
+
+
+class CancellationSchema(Schema):
+    enabled = fields.Boolean(load_default=True)
+    reasons = fields.List(fields.Nested(ReasonSchema), load_default=list)
+    offers = fields.List(fields.Nested(OfferSchema), load_default=list)
+
+
+class PortalSchema(Schema):
+    """What customers may do themselves in the portal."""
+
+    link_minutes = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1440))
+    locked_fields = fields.List(fields.String(), load_default=list)
+    plan_changes = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), load_default=dict)
+    downgrade = fields.String(load_default="period_end", validate=validate.OneOf(DOWNGRADE_TIMINGS))
+    keep_last_payment_method = fields.Boolean(load_default=True)
+    pause = fields.Nested(PauseSchema, load_default=lambda: {"enabled": False, "max_days": 90})
+    cancellation = fields.Nested(CancellationSchema, load_default=lambda: {"enabled": True, "reasons": [], "offers": []})
+
+
 class ThemeSchema(Schema):
     brand = fields.Nested(BrandSchema, required=True)
     languages = fields.Nested(LanguagesSchema, required=True)
@@ -188,6 +228,7 @@ class ThemeSchema(Schema):
     signup = fields.Nested(SignupSchema, load_default=lambda: {"default_country": "DE"})
     contact = fields.Nested(ContactSchema, load_default=dict)
     billing = fields.Nested(BillingSchema, required=True)
+    portal = fields.Nested(PortalSchema, load_default=lambda: PortalSchema().load({}))
 
 
 def currency_precision(currency: str) -> int:
