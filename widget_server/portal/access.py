@@ -9,7 +9,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app, session
+from functools import wraps
+
+from flask import current_app, g, session
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -98,3 +101,22 @@ def leave(tenant: str) -> None:
         visit.ended_at = utcnow()
         db.session.commit()
     session.pop(COOKIE_KEY, None)
+
+
+def signed_in(view):
+    """Portal pages need a live portal session: sets g.visit and g.customer, else answers 401."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        from ..web.errors import render_error  # the error page imports the app's templates lazily
+
+        visit = current(g.tenant.slug)
+        if visit is None:
+            return render_error(401, _("Please open your customer account with the link you received from %(shop)s.",
+                                       shop=g.tenant.brand.name))
+        g.visit = visit
+        g.customer = db.session.get(Customer, visit.customer_id)
+        g.customer_locale = g.customer.locale
+        return view(*args, **kwargs)
+
+    return wrapper

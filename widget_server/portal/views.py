@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from ..billing.ledger import balance
 from ..billing.money import from_minor
 from ..extensions import db
-from ..storage.models import Customer
 from ..web.errors import render_error
 from ..web.pages import page_url
 from . import access, bp
@@ -30,14 +29,9 @@ def enter():
 
 
 @bp.get("/", strict_slashes=False)
+@access.signed_in
 def overview():
-    tenant = g.tenant
-    visit = access.current(tenant.slug)
-    if visit is None:
-        return render_error(401, _("Please open your customer account with the link you received from %(shop)s.",
-                                   shop=tenant.brand.name))
-    customer = db.session.get(Customer, visit.customer_id)
-    g.customer_locale = customer.locale
+    tenant, customer = g.tenant, g.customer
     owed = balance(db.session, customer, tenant.today())
     currency = owed.currency or "EUR"
     contracts = [c for c in customer.contracts if c.status != "ended"] or customer.contracts[-1:]
