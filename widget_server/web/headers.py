@@ -4,8 +4,14 @@ Only the embed routes (the sign-up and portal blueprints) of a known tenant get 
 frame-ancestors list from the tenant's allowlist; everything else 'none'. That
 includes their error pages (a failed CSRF check, a too-large form): inside the
 merchant's iframe the visitor must see the error, not a frame the browser refused.
+
+Card pages (sign-up with card, portal card page) of tenants with Stripe call `allow_stripe`:
+their policy also allows Stripe.js, its frames and its API (config STRIPE_CSP_SOURCES plus
+the origin of WIDGET_STRIPE_JS_URL). No other page, and no other tenant, gets them.
 """
-from flask import g, request
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -24,15 +30,61 @@ def _frame_ancestors() -> tuple[str, ...] | None:
     return None
 
 
+def allow_stripe() -> None:
+    """This page loads Stripe.js and the Payment Element: let its response's CSP allow Stripe.
+    Card pages call it only for tenants with Stripe keys; every other page keeps the strict policy."""
+    g.stripe_csp = True
+
+
+def stripe_sources() -> dict[str, tuple[str, ...]]:
+    """Per directive: Stripe's documented origins (config) plus the origin of WIDGET_STRIPE_JS_URL."""
+    config = current_app.config
+    url = urlsplit(config.get("WIDGET_STRIPE_JS_URL") or "")
+    own = (f"{url.scheme}://{url.netloc}",) if url.scheme in ("http", "https") and url.netloc else ()
+    sources = {}
+    for directive, origins in (config.get("WIDGET_STRIPE_CSP_SOURCES") or {}).items():
+        sources[directive] = tuple(dict.fromkeys((*own, *origins)))
+    for directive in ("script-src", "frame-src", "connect-src"):
+        sources.setdefault(directive, own)
+    return sources
+
+
+def _with_stripe(policy: str) -> str:
+    sources = stripe_sources()
+    for directive in ("script-src", "connect-src"):
+        policy = policy.replace(f"{directive} 'self'", " ".join((f"{directive} 'self'", *sources[directive])), 1)
+    return policy.replace("; form-action", "; " + " ".join(("frame-src", *sources["frame-src"])) + "; form-action", 1)
+
+
+_FIXED = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"))
+HSTS = "max-age=63072000; includeSubDomains"
+_policies: dict[tuple[str, ...] | None, str] = {}
+
+
+def _policy(ancestors: tuple[str, ...] | None) -> str:
+    """The CSP for a frame-ancestors list, formatted once per list (headers go on every response)."""
+    found = _policies.get(ancestors)
+    if found is None:
+        found = _policies[ancestors] = CSP.format(ancestors=" ".join(ancestors) if ancestors else "'none'")
+    return found
+
+
 def set_headers(response):
+    """Adds the security headers a view did not set itself."""
+    headers = response.headers
+    present = {key.lower() for key, _ in headers}
     ancestors = _frame_ancestors()
-    response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors=" ".join(ancestors) if ancestors else "'none'"))
+    policy = _policy(ancestors)
+    if ancestors and g.get("stripe_csp"):  # a card page of a tenant with Stripe (allow_stripe)
+        policy = _with_stripe(policy)
+    wanted = [("Content-Security-Policy", policy), *_FIXED]
     if not ancestors:
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        wanted.append(("X-Frame-Options", "DENY"))
     if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        wanted.append(("Strict-Transport-Security", HSTS))
+    for key, value in wanted:
+        if key.lower() not in present:
+            headers.add(key, value)
     return response
 
 
