@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from widget_server.metrics import WEBHOOK_FAILURES
 from widget_server.notify import outbox, webhook_signature, webhooks
 from widget_server.storage.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -103,7 +104,9 @@ def test_backoff_grows_and_the_delivery_fails_after_the_last_attempt(app, sessio
         delivery = session.scalars(select(WebhookDelivery)).one()
         assert delivery.next_attempt_at - now == expected_wait
         now = delivery.next_attempt_at
+    failures = WEBHOOK_FAILURES._value.get()
     assert deliver(session, now=now, max_attempts=4).failed == 1
+    assert WEBHOOK_FAILURES._value.get() == failures + 1  # widget_webhook_failures_total on /metrics
     session.expire_all()
     delivery = session.scalars(select(WebhookDelivery)).one()
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 4, None)

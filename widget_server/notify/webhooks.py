@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from ..metrics import WEBHOOK_FAILURES
 from ..storage.base import utcnow
 from ..storage.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from . import webhook_signature
@@ -197,6 +198,7 @@ def attempt(session: Session, delivery: WebhookDelivery, *, timeout: float, max_
         log.info("%s: delivered with %s in %d ms (attempt %d)", where, status, duration_ms, number)
     elif number >= max_attempts:
         delivery.status, delivery.next_attempt_at = "failed", None
+        WEBHOOK_FAILURES.inc()
         log.warning("%s: %s (attempt %d of %d); giving up", where, error or status, number, max_attempts)
     else:
         delivery.next_attempt_at = finished + backoff(number)
