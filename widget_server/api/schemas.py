@@ -76,6 +76,21 @@ class CustomerOut(Schema):
     payment_methods = fields.List(fields.Nested(PaymentMethodOut), required=True)
 
 
+class KeptData(Schema):
+    data = fields.String(required=True, metadata={"description": "What was kept."})
+    count = fields.Integer(required=True)
+    reason = fields.String(required=True, metadata={"description": "Why the law (or the contract) requires keeping it."})
+    until = fields.String(allow_none=True, required=True, metadata={"format": "date", "description": "Kept until (end of)."})
+
+
+class ErasureOut(Schema):
+    id = fields.String(attribute="customer_id", required=True)
+    erased = fields.Boolean(required=True, dump_default=True)
+    already_erased = fields.Boolean(required=True, metadata={"description": "True when an earlier request erased it."})
+    removed = fields.List(fields.String(), required=True, metadata={"description": "What this request removed."})
+    kept = fields.List(fields.Nested(KeptData), required=True)
+
+
 class CustomerQuery(Schema):
     email = fields.String(validate=[validate.Length(min=1, max=254),
                                     validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters.")])
@@ -100,7 +115,7 @@ def _money(attribute: str, currency_of=lambda obj: obj.currency):
 
 
 class InvoiceLineOut(Schema):
-    kind = fields.String(required=True, metadata={"enum": ["plan", "setup_fee", "proration", "credit"]})
+    kind = fields.String(required=True, metadata={"enum": ["plan", "setup_fee", "proration", "credit", "discount"]})
     description = fields.String(required=True)
     period_start = fields.Date(allow_none=True)
     period_end = fields.Date(allow_none=True)
