@@ -1,4 +1,7 @@
 """Service-level routes and configuration."""
+import gzip
+import re
+
 import pytest
 
 from widget_server import create_app
@@ -24,6 +27,26 @@ def test_embed_script_is_served_with_short_caching(client):
     assert "data-widget" in response.get_data(as_text=True)
     again = client.get("/embed.js", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_embed_script_has_a_versioned_url_cached_for_a_year_and_stays_small(client):
+    latest = client.get("/embed.js")
+    versioned_url = re.fullmatch(r'<(/embed\.[0-9a-f]{12}\.js)>; rel="canonical"', latest.headers["Link"]).group(1)
+    pinned = client.get(versioned_url)
+    assert pinned.status_code == 200 and pinned.data == latest.data
+    assert pinned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get("/embed.000000000000.js").status_code == 404  # an old version is not served as the new one
+    assert len(gzip.compress(latest.data, 9)) <= 4096  # the brief: at most 4 KB gzipped
+
+
+def test_the_cookie_probe_tells_whether_its_cookie_came_back(client):
+    assert client.get("/embed/cookie-probe?check=1").get_json() == {"stored": False}
+    first = client.get("/embed/cookie-probe")
+    assert first.status_code == 204 and first.headers["Cache-Control"] == "no-store"
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-widget_probe=1") and "Secure" in cookie and "SameSite=None" in cookie \
+        and "Partitioned" in cookie
+    assert client.get("/embed/cookie-probe?check=1").get_json() == {"stored": True}
 
 
 @pytest.mark.parametrize("environ,message", [
