@@ -61,6 +61,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.statuses: list[int] = []
         self.redirect_to: str | None = None
+        self.hold: threading.Event | None = None  # when set: the first request waits for it (a hanging merchant)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,6 +69,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
                                           "json": json.loads(body)})
+                if receiver.hold is not None and len(receiver.requests) == 1:
+                    receiver.hold.wait(30)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 if 300 <= status < 400 and receiver.redirect_to:

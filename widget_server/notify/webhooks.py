@@ -211,8 +211,12 @@ def attempt(session: Session, delivery: WebhookDelivery, *, timeout: float, max_
 
 
 def deliver_due(session: Session, *, timeout: float = 10, max_attempts: int = 8, now: datetime | None = None,
-                limit: int = 200) -> DeliveryResult:
-    """Make every delivery attempt that is due (at `now`, default the current time)."""
+                limit: int = 200, lease_margin: float = 60) -> DeliveryResult:
+    """Make every delivery attempt that is due (at `now`, default the current time).
+
+    A claimed delivery is not due again for `timeout + lease_margin` seconds: if this worker dies
+    in the middle of the request, another one (or this one, restarted) sends it again after that,
+    with the same event id."""
     clock = now  # a fixed time (tests) or, when None, the time of each attempt
     now = now or utcnow()
     result = DeliveryResult()
@@ -224,7 +228,7 @@ def deliver_due(session: Session, *, timeout: float = 10, max_attempts: int = 8,
     ).all()
     session.commit()  # end the read before the (slow) requests
     result.more = len(due) == limit
-    lease = timedelta(seconds=timeout + 60)
+    lease = timedelta(seconds=timeout + lease_margin)
     for delivery_id in due:
         if not _claim(session, delivery_id, now, lease):
             continue  # another worker has it

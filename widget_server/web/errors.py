@@ -4,9 +4,11 @@ import logging
 from flask import current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..tenants import TenantUnavailable, UnknownTenant
+from ..extensions import db
 from .problems import problem
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,23 @@ def handle_unavailable(exc: TenantUnavailable):
     return render_error(503, problems=shown)
 
 
+def handle_database_down(exc: DBAPIError):
+    """The database is unreachable (restarting, failing over): a friendly 503, and nothing half-stored,
+    since every write is one transaction. The pool reconnects by itself once it is back."""
+    if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+        return handle_unexpected(exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc.orig).__name__)
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass
+    headers = {"Retry-After": "10"}
+    if _wants_problem():
+        return problem(503, "The service is briefly unavailable. Please retry in a few seconds.", headers=headers)
+    page, status = render_error(503, _("We are having a short technical problem. Please try again in a minute."))
+    return page, status, headers
+
+
 def handle_unexpected(exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     if _wants_problem():
@@ -87,4 +106,5 @@ def init_app(app) -> None:
     app.register_error_handler(UnknownTenant, handle_unknown_tenant)
     app.register_error_handler(TenantUnavailable, handle_unavailable)
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(DBAPIError, handle_database_down)
     app.register_error_handler(Exception, handle_unexpected)
