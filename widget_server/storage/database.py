@@ -5,6 +5,7 @@ stay free of Flask; only this module knows about the app.
 """
 from flask import current_app
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -48,7 +49,12 @@ class Database:
         app.teardown_appcontext(self._remove)
 
     def _remove(self, _exc=None) -> None:
-        self.session.remove()
+        try:
+            self.session.remove()
+        except DBAPIError:
+            # The connection died under us (database restart, network cut): the answer was already
+            # given (a 503), so drop the session and let the pool replace the connection.
+            self.session.registry.clear()
 
     @property
     def engine(self) -> Engine:
