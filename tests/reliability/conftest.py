@@ -97,3 +97,50 @@ def outage():
     proxy = Outage()
     yield proxy
     proxy.close()
+
+
+class Instance:
+    """`gunicorn widget_server:create_app()` in its own process, on a port the kernel picked."""
+
+    def __init__(self, env: dict, log_path, workers: int = 1):
+        import re
+        import subprocess
+        import sys
+        import time
+
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind", "127.0.0.1:0", "--workers", str(workers),
+                 "--graceful-timeout", "2", "widget_server:create_app()"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_text(errors="replace"))
+            if found:
+                self.port = int(found.group(1))
+                self.url = f"http://127.0.0.1:{self.port}"
+                return
+            assert self.process.poll() is None, log_path.read_text()
+            time.sleep(0.1)
+        raise AssertionError("gunicorn did not start:\n" + log_path.read_text())
+
+    def stop(self):
+        import os
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def instance_env(app, database_url, themes_dir, tmp_path):
+    """Environment for service processes over the suite's database, like a production deployment."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "REDIS_", "DATABASE_"))}
+    env.update({"DATABASE_URL": database_url, "WIDGET_SECRET_KEY": app.config["SECRET_KEY"],
+                "WIDGET_THEMES_DIR": str(themes_dir), "WIDGET_PUBLIC_URL": app.config["WIDGET_PUBLIC_URL"],
+                "WIDGET_INSTANCE_PATH": str(tmp_path / "instance"), "PYTHONDONTWRITEBYTECODE": "1"})
+    yield env
