@@ -42,7 +42,7 @@ bench: translations system-deps
 
 ## Refresh messages.pot and the catalogs after changing translatable text.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project widget-server --copyright-holder widget-server .
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot --no-location --sort-output --project widget-server --copyright-holder widget-server .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 clean:

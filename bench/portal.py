@@ -17,13 +17,11 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -293,19 +291,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.seed < 1 or args.customers < args.seed:
         parser.error("need --seed >= 1 and --customers >= --seed")
-    signal.signal(signal.SIGTERM, harness._raise_exit)
-    procs = harness.Processes()
-    workdir = Path(tempfile.mkdtemp(prefix="widget-bench-portal-"))
-    try:
-        return run(args, procs, workdir)
-    finally:
-        procs.cleanup()
-        shutil.rmtree(workdir, ignore_errors=True)
+    return harness.run_main(run, args, "widget-bench-portal-")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except harness.BenchError as exc:
-        print(f"benchmark could not run: {exc}", file=sys.stderr)
-        sys.exit(2)
+    harness.script_main(main, "benchmark")

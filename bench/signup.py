@@ -696,6 +696,27 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def run_main(run, args, prefix: str) -> int:
+    """Run `run(args, procs, workdir)` with its child processes and temporary folder cleaned up afterwards."""
+    signal.signal(signal.SIGTERM, _raise_exit)
+    procs = Processes()
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return run(args, procs, workdir)
+    finally:
+        procs.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def script_main(main, what: str) -> None:
+    """`sys.exit(main())`, with a short message when the benchmark itself could not run."""
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"{what} could not run: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10, help="seconds per measured wrk run (default 10)")
@@ -760,6 +781,8 @@ def run(args, procs: Processes, workdir: Path) -> int:
         "WIDGET_SECRET_KEY": secrets.token_hex(32),
         "WIDGET_ENV": "production",
         "WIDGET_PUBLIC_URL": "https://widget.bench.invalid",
+        # every POST comes from 127.0.0.1: the per-client sign-up limit would answer most of them 429
+        "WIDGET_SIGNUP_RATE_LIMIT": "10000000 per minute",
         "PYTHONDONTWRITEBYTECODE": "1",
     })
     background = idle_check()

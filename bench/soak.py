@@ -19,12 +19,9 @@ import json
 import os
 import re
 import secrets
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -254,19 +251,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_SECONDS:
         parser.error(f"--duration must be between 0 and {MAX_SECONDS} seconds")
-    signal.signal(signal.SIGTERM, harness._raise_exit)
-    procs = harness.Processes()
-    workdir = Path(tempfile.mkdtemp(prefix="widget-soak-"))
-    try:
-        return run(args, procs, workdir)
-    finally:
-        procs.cleanup()
-        shutil.rmtree(workdir, ignore_errors=True)
+    return harness.run_main(run, args, "widget-soak-")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except harness.BenchError as exc:
-        print(f"soak could not run: {exc}", file=sys.stderr)
-        sys.exit(2)
+    harness.script_main(main, "soak")

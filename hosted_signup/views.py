@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from widget_server import tokens
 from widget_server.billing.contracts import find_by_signup_key, start_contract
 from widget_server.billing.periods import trial_end
-from widget_server.extensions import db
+from widget_server.extensions import db, limiter
 from widget_server.storage.queries import by_public_id
 from widget_server.storage.models import Contract
 from widget_server.web import fields as field_forms
@@ -18,7 +18,7 @@ from widget_server.web.errors import render_error
 from widget_server.web.session import csrf_token
 from widget_server.web.pages import page_url
 
-from . import bp, page_cache, payment_form, prefill as prefills
+from . import bp, card, page_cache, payment_form, prefill as prefills
 
 SUBMISSION = re.compile(r"^[0-9a-f]{32}$")
 REMEMBERED_SIGNUPS = 5
@@ -65,6 +65,7 @@ def form(plan_id: str):
             return _render_form(plan, found, values=dict(found.values), errors={}, payment={}, submission=uuid.uuid4().hex)
         return _fresh_form(plan, found)
 
+    limiter.signup_post()
     submission = request.form.get("submission", "")
     if not SUBMISSION.match(submission):
         return render_error(400)
@@ -75,8 +76,12 @@ def form(plan_id: str):
     today = tenant.today()
     values, errors, typed = field_forms.validate(
         tenant.fields, request.form, locked=locked, default_country=tenant.default_country, today=today)
-    payment, payment_errors, payment_typed = payment_form.validate(tenant, request.form)
+    payment, payment_errors, payment_typed = payment_form.validate(tenant, request.form, card=card.offered(tenant))
     errors.update(payment_errors)
+    confirmed_card = None
+    if payment is not None and payment.kind == "stripe":
+        confirmed_card, card_errors = card.verify(tenant, submission, payment_typed)
+        errors.update(card_errors)
     if request.form.get("consent") != "1":
         errors["consent"] = _("Please accept the terms and the privacy policy to continue.")
     if errors:
@@ -88,6 +93,8 @@ def form(plan_id: str):
             db.session, tenant=tenant.slug, plan=plan, email=values["email"], locale=str(get_locale()),
             fields=values, payment=payment, signup_key=submission, today=today,
         )
+        if confirmed_card:
+            card.attach(contract, confirmed_card)
         db.session.commit()
     except IntegrityError:
         # The same form was submitted twice at once: the other request won.
@@ -95,6 +102,8 @@ def form(plan_id: str):
         contract = find_by_signup_key(db.session, tenant.slug, submission)
         if contract is None:
             raise
+    if confirmed_card:
+        card.forget(tenant, submission, contract)
     return _completed(contract)
 
 
@@ -107,7 +116,7 @@ def _completed(contract: Contract):
 def _fresh_form(plan, found):
     """The empty form, from the page cache with this visitor's CSRF token and submission id."""
     tenant = g.tenant
-    key = ("form", tenant.slug, plan.id, str(get_locale()), tenant.today(), request.query_string)
+    key = ("form", tenant.slug, plan.id, str(get_locale()), tenant.today(), request.query_string, card.offered(tenant))
     html = page_cache.pages.get(tenant, key, lambda: _render_form(
         plan, found, values={}, errors={}, payment={}, submission=page_cache.SUBMISSION_SLOT, csrf=page_cache.CSRF_SLOT))
     return html.replace(page_cache.CSRF_SLOT, csrf_token()).replace(page_cache.SUBMISSION_SLOT, uuid.uuid4().hex)

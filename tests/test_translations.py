@@ -16,8 +16,8 @@ from widget_server.paths import ROOT, TRANSLATIONS
 
 CATALOGS = sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
 LANGUAGES = [path.parent.parent.name for path in CATALOGS]
-# The same keywords as `make extract-messages` (pybabel extract -k lazy_gettext).
-KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None}
+# The same keywords as `make extract-messages` (pybabel extract -k lazy_gettext -k _l).
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
 # %(name)s style placeholders (with optional flags, width and precision) and bare %s / %d.
 PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?P<kind>[diouxXeEfFgGcrsa])")
 
@@ -130,6 +130,7 @@ def test_extraction_finds_code_and_template_messages(extracted):
     """Guards the sync test below against an extraction that silently finds nothing."""
     ids = {strings(m.id)[0] for m in messages(extracted)}
     assert "First name" in ids  # lazy_gettext in widget_server/web/fields.py
+    assert "Overview" in ids  # `lazy_gettext as _l` in widget_server/portal/__init__.py
     assert "Page not found" in ids  # gettext in widget_server/web/errors.py
     assert "Sign up now" in ids  # hosted_signup/templates/signup/form.html
     assert "%(num)d day free trial" in ids  # ngettext in a template

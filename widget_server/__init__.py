@@ -25,13 +25,18 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     jobs.init_app(app)
+    from .extensions import limiter
+    limiter.init_app(app)
     languages = shipped_languages(app.config["BABEL_TRANSLATION_DIRECTORIES"])
     app.extensions["widget_languages"] = languages
     app.extensions["widget_themes"] = ThemeRegistry(app.config["WIDGET_THEMES_DIR"], languages,
                                                     reload_seconds=app.config["WIDGET_THEME_RELOAD_SECONDS"])
     app.session_interface = SigningSessionInterface()
 
-    from .web import errors, headers, pages, tenant_context
+    from . import metrics
+    from .web import errors, headers, pages, request_log, tenant_context
+    metrics.init_app(app)
+    request_log.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
     pages.init_app(app)

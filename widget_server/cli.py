@@ -54,6 +54,9 @@ def themes_check(tenant):
     problems = [p for slug in slugs for p in registry.check(slug)]
     for problem in problems:
         click.echo(str(problem))
+    from .payments.stripe import card_notes
+    for note in card_notes(registry, slugs):  # keys live in the environment: a note, not a problem
+        click.echo(note, err=True)
     if problems:
         sys.exit(1)
     click.echo(f"{len(slugs)} theme(s) OK: {', '.join(slugs)}", err=True)

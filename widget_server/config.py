@@ -10,6 +10,14 @@ from . import paths
 
 DEV_SECRET = "dev-only-insecure-secret"
 
+# The origins Stripe documents for Stripe.js and the Payment Element (docs.stripe.com/security/guide#content-security-policy),
+# per CSP directive; web/headers.py adds them (and WIDGET_STRIPE_JS_URL's origin) on card pages of tenants with Stripe.
+STRIPE_CSP_SOURCES = {
+    "script-src": ("https://js.stripe.com", "https://*.js.stripe.com"),
+    "frame-src": ("https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"),
+    "connect-src": ("https://api.stripe.com",),
+}
+
 
 class ConfigError(RuntimeError):
     """The environment describes a configuration we refuse to run with."""
@@ -73,6 +81,8 @@ def from_env(instance_path: str, environ=os.environ) -> dict:
         "WIDGET_WORKER_THREADS": _int(environ.get("WIDGET_WORKER_THREADS"), 2),
         "WIDGET_BILLING_RUN_AT": _time_of_day(environ.get("WIDGET_BILLING_RUN_AT"), "02:00", "WIDGET_BILLING_RUN_AT"),
         "WIDGET_DUNNING_RUN_AT": _time_of_day(environ.get("WIDGET_DUNNING_RUN_AT"), "07:00", "WIDGET_DUNNING_RUN_AT"),
+        # Cards due are charged daily after the billing run (worker/jobs.py card_charges).
+        "WIDGET_CARD_CHARGE_RUN_AT": _time_of_day(environ.get("WIDGET_CARD_CHARGE_RUN_AT"), "03:00", "WIDGET_CARD_CHARGE_RUN_AT"),
         # E-mail: SMTP when a host is set; otherwise .eml files under instance/mail/ (nothing is lost).
         "WIDGET_SMTP_HOST": environ.get("WIDGET_SMTP_HOST") or None,
         "WIDGET_SMTP_PORT": _int(environ.get("WIDGET_SMTP_PORT"), 587),
@@ -83,9 +93,26 @@ def from_env(instance_path: str, environ=os.environ) -> dict:
         "WIDGET_SMTP_TIMEOUT": _int(environ.get("WIDGET_SMTP_TIMEOUT"), 30),
         "WIDGET_MAIL_FROM": environ.get("WIDGET_MAIL_FROM") or "noreply@localhost",
         "WIDGET_MAIL_DIR": environ.get("WIDGET_MAIL_DIR") or str(Path(instance_path) / "mail"),
+        # Cards (Stripe): the Stripe.js URL card pages load (tests serve a fake one). Its origin and
+        # STRIPE_CSP_SOURCES are what web/headers.py allows on those pages, and only there.
+        "WIDGET_STRIPE_JS_URL": environ.get("WIDGET_STRIPE_JS_URL") or "https://js.stripe.com/v3/",
+        "WIDGET_STRIPE_CSP_SOURCES": STRIPE_CSP_SOURCES,
+        # Rate limits (Flask-Limiter syntax; several separated by ";"): per client address for sign-up
+        # POSTs, per API key for the merchant API, per typed address and per IP for the e-mail sign-in.
+        "WIDGET_SIGNUP_RATE_LIMIT": environ.get("WIDGET_SIGNUP_RATE_LIMIT") or "20 per minute;200 per hour",
+        "WIDGET_API_RATE_LIMIT": environ.get("WIDGET_API_RATE_LIMIT") or "600 per minute",
+        # Separates the counts of deployments sharing one Redis.
+        "RATELIMIT_KEY_PREFIX": environ.get("WIDGET_RATELIMIT_PREFIX") or "widget-server",
+        "WIDGET_LOGIN_LIMIT_PER_ADDRESS": environ.get("WIDGET_LOGIN_LIMIT_PER_ADDRESS") or "5 per 15 minutes",
+        "WIDGET_LOGIN_LIMIT_PER_IP": environ.get("WIDGET_LOGIN_LIMIT_PER_IP") or "30 per 15 minutes",
+        # Observability: JSON log lines at this level; GET /metrics from loopback, or with this bearer token.
+        "WIDGET_LOG_LEVEL": (environ.get("WIDGET_LOG_LEVEL") or "INFO").upper(),
+        "WIDGET_METRICS_TOKEN": environ.get("WIDGET_METRICS_TOKEN") or None,
         # Merchant webhooks.
         "WIDGET_WEBHOOK_TIMEOUT": _int(environ.get("WIDGET_WEBHOOK_TIMEOUT"), 10),
         "WIDGET_WEBHOOK_MAX_ATTEMPTS": _int(environ.get("WIDGET_WEBHOOK_MAX_ATTEMPTS"), 8),
+        # A delivery whose worker died mid-request is sent again this long after its timeout ran out.
+        "WIDGET_WEBHOOK_LEASE_MARGIN": _int(environ.get("WIDGET_WEBHOOK_LEASE_MARGIN"), 60),
         # Cookies must work inside a cross-site iframe: SameSite=None needs Secure,
         # and Partitioned (CHIPS) keeps them working where third-party cookies are blocked.
         "SESSION_COOKIE_NAME": "__Host-widget_session",

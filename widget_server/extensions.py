@@ -9,3 +9,7 @@ db = Database()
 babel = Babel()
 csrf = CSRFProtect()
 jobs = JobQueue()
+
+from .rate_limits import RateLimiter  # noqa: E402
+
+limiter = RateLimiter()

@@ -11,6 +11,8 @@ from widget_server.worker.jobs import run_billing
 
 from .conftest import SEPA, read_eml
 
+FJORD_PLAN = "mellan"
+
 
 def sent(session, tmp_path) -> dict:
     """Dispatch, send to files, and return {kind: parsed message}."""
@@ -49,6 +51,13 @@ def test_a_language_the_tenant_does_not_offer_falls_back_to_its_default(app, ses
     customer_contract(locale="fr")
     [message] = sent(session, tmp_path)["signup_confirmation"]
     assert message["Content-Language"] == "en"
+
+
+def test_a_tenant_without_every_contact_detail_still_sends(app, session, customer_contract, tmp_path):
+    """fjord's [contact] has an e-mail address only: the strict templates must not trip over the phone."""
+    customer_contract(tenant="fjord", plan=FJORD_PLAN, locale="sv")
+    [message] = sent(session, tmp_path)["signup_confirmation"]
+    assert "hej@fjordkaffe.example" in body(message)
 
 
 def test_trial_contracts_are_told_when_the_trial_ends(app, session, customer_contract, tmp_path):

@@ -1,6 +1,5 @@
 """The job queue: SQLite by default, Redis when REDIS_URL is set, and a real `widget-server worker`."""
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,36 +20,13 @@ from widget_server.storage.models import EmailMessage, Invoice
 from widget_server.worker import jobs as job_functions
 from widget_server.worker.queue import JobQueue, QueueNotBound
 
-from .conftest import free_port
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    """A Redis server: the one on 127.0.0.1:6379 if it answers, else one started for these tests."""
-    import redis
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
-        yield "redis://127.0.0.1:6379/0"
-        return
-    except redis.exceptions.ConnectionError:
-        pass
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("no Redis on 127.0.0.1:6379 and no redis-server to start (apt-get install redis-server)")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(50):
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(timeout=10)
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The job queue's Redis database in these tests."""
+    yield redis_server + "/0"
 
 
 def test_an_unbound_queue_refuses_work():

@@ -13,6 +13,8 @@ from tests.tenants.test_loader import edit
 from widget_server.billing.contracts import PaymentChoice
 from widget_server.billing.run import bill_due
 
+from .fake_stripe import fake_stripe  # noqa: F401  (fixture: a fake Stripe API and Stripe.js on 127.0.0.1)
+
 ANNA_IBAN = "DE89370400440532013000"
 BERT_IBAN = "DE02500105170137075030"
 DEMO_CREDITOR_IBAN = "DE02120300000000202051"

@@ -2,13 +2,9 @@
 and webhooks signed exactly as Stripe signs them, posted through the Flask test client."""
 import hashlib
 import hmac
-import itertools
 import json
-import threading
 import time
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import func, select
@@ -19,87 +15,7 @@ from widget_server.payments import PROVIDERS, PaymentSetupError, provider
 from widget_server.payments import stripe as stripe_payments
 from widget_server.storage.models import AuditEvent, Invoice, LedgerEntry, OutboxEvent, Payment, PaymentMethod
 
-DEMO_KEY = "sk_test_demo_0123456789"
-DEMO_WHSEC = "whsec_demo_secret_0123456789"
-FJORD_KEY = "sk_test_fjord_0123456789"
-FJORD_WHSEC = "whsec_fjord_secret_0123456789"
-DECLINED_CARD = "pm_card_chargeDeclinedInsufficientFunds"
-
-
-class FakeStripe:
-    """Answers POST /v1/customers, /v1/setup_intents and /v1/payment_intents like Stripe does
-    (form-encoded in, JSON out, Idempotency-Key replays the first answer) and records every request."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.replies: dict[str, tuple[int, dict]] = {}
-        self.ids = itertools.count(1)
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                request = {"path": self.path, "params": dict(parse_qsl(body, keep_blank_values=True)),
-                           "headers": {k.lower(): v for k, v in self.headers.items()}}
-                fake.requests.append(request)
-                key = request["headers"].get("idempotency-key")
-                if key and key in fake.replies:
-                    status, answer = fake.replies[key]
-                else:
-                    status, answer = fake.answer(self.path, request["params"])
-                    if key:
-                        fake.replies[key] = (status, answer)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Request-Id", f"req_{next(fake.ids)}")
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def answer(self, path: str, p: dict) -> tuple[int, dict]:
-        n = next(self.ids)
-        metadata = {k[len("metadata["):-1]: v for k, v in p.items() if k.startswith("metadata[")}
-        if path == "/v1/customers":
-            return 200, {"id": f"cus_fake{n}", "object": "customer", "email": p.get("email"), "metadata": metadata}
-        if path == "/v1/setup_intents":
-            return 200, {"id": f"seti_fake{n}", "object": "setup_intent", "client_secret": f"seti_fake{n}_secret_x",
-                         "customer": p.get("customer"), "status": "requires_payment_method", "usage": p.get("usage"),
-                         "metadata": metadata}
-        if path == "/v1/payment_intents":
-            intent = {"id": f"pi_fake{n}", "object": "payment_intent", "amount": int(p["amount"]), "currency": p["currency"],
-                      "customer": p.get("customer"), "payment_method": p.get("payment_method"), "metadata": metadata}
-            if p.get("payment_method") == DECLINED_CARD:
-                intent.update(status="requires_payment_method", amount_received=0)
-                return 402, {"error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
-                                       "message": "Your card has insufficient funds.", "payment_intent": intent}}
-            intent.update(status="succeeded", amount_received=int(p["amount"]))
-            return 200, intent
-        return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL (POST: {path})"}}
-
-    def calls(self, path: str) -> list[dict]:
-        return [r for r in self.requests if r["path"] == path]
-
-
-@pytest.fixture
-def fake_stripe(monkeypatch):
-    fake = FakeStripe()
-    fake.thread.start()
-    monkeypatch.setenv("WIDGET_STRIPE_API_BASE", fake.url)
-    monkeypatch.setenv("WIDGET_STRIPE_SECRET_KEY_DEMO", DEMO_KEY)
-    monkeypatch.setenv("WIDGET_STRIPE_WEBHOOK_SECRET_DEMO", DEMO_WHSEC)
-    monkeypatch.setenv("WIDGET_STRIPE_SECRET_KEY_FJORD", FJORD_KEY)
-    monkeypatch.setenv("WIDGET_STRIPE_WEBHOOK_SECRET_FJORD", FJORD_WHSEC)
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+from .fake_stripe import DECLINED_CARD, DEMO_KEY, DEMO_PK, DEMO_WHSEC, FJORD_KEY, FJORD_WHSEC  # noqa: F401
 
 
 def signed(event: dict, secret: str, timestamp: int | None = None) -> tuple[bytes, str]:
@@ -160,17 +76,20 @@ def counts(session) -> tuple[int, int, int, int]:
 # --- configuration ------------------------------------------------------------------------
 
 def test_a_tenant_has_stripe_only_when_its_key_is_in_the_environment(tenants, monkeypatch):
-    monkeypatch.delenv("WIDGET_STRIPE_SECRET_KEY_DEMO", raising=False)
-    monkeypatch.delenv("WIDGET_STRIPE_WEBHOOK_SECRET_DEMO", raising=False)
+    for name in ("SECRET_KEY", "PUBLISHABLE_KEY", "WEBHOOK_SECRET"):
+        monkeypatch.delenv(f"WIDGET_STRIPE_{name}_DEMO", raising=False)
     monkeypatch.delenv("WIDGET_STRIPE_API_BASE", raising=False)
     assert stripe_payments.account("demo") is None
-    assert provider("stripe").configuration_problems(tenants("demo")) == ["WIDGET_STRIPE_SECRET_KEY_DEMO is not set in the environment"]
+    missing = ["WIDGET_STRIPE_SECRET_KEY_DEMO", "WIDGET_STRIPE_PUBLISHABLE_KEY_DEMO", "WIDGET_STRIPE_WEBHOOK_SECRET_DEMO"]
+    assert provider("stripe").configuration_problems(tenants("demo")) == [f"{n} is not set in the environment" for n in missing]
     monkeypatch.setenv("WIDGET_STRIPE_SECRET_KEY_DEMO", DEMO_KEY)
+    monkeypatch.setenv("WIDGET_STRIPE_PUBLISHABLE_KEY_DEMO", DEMO_PK)
     assert provider("stripe").configuration_problems(tenants("demo")) == ["WIDGET_STRIPE_WEBHOOK_SECRET_DEMO is not set in the environment"]
     monkeypatch.setenv("WIDGET_STRIPE_WEBHOOK_SECRET_DEMO", DEMO_WHSEC)
     assert provider("stripe").configuration_problems(tenants("demo")) == []
     found = stripe_payments.account("demo")
-    assert (found.secret_key, found.webhook_secret, found.api_base) == (DEMO_KEY, DEMO_WHSEC, "https://api.stripe.com")
+    assert (found.secret_key, found.publishable_key, found.webhook_secret, found.api_base) == (
+        DEMO_KEY, DEMO_PK, DEMO_WHSEC, "https://api.stripe.com")
     assert DEMO_KEY not in repr(found) and DEMO_WHSEC not in repr(found)
     env = {"WIDGET_STRIPE_SECRET_KEY_ACME_GYM": "sk_test_acme", "WIDGET_STRIPE_API_BASE": "http://127.0.0.1:9/"}
     assert stripe_payments.account("acme-gym", env).secret_key == "sk_test_acme"
@@ -178,13 +97,13 @@ def test_a_tenant_has_stripe_only_when_its_key_is_in_the_environment(tenants, mo
     assert stripe_payments.account("acme", env) is None
 
 
-def test_the_provider_is_registered_but_not_chosen_at_sign_up(tenants):
+def test_the_provider_is_registered_but_never_prepared_from_form_values(tenants):
     adapter = PROVIDERS["stripe"]
     assert adapter.kind == "stripe" and adapter.collects
     with pytest.raises(PaymentSetupError):
         adapter.prepare(PaymentMethod(), None, tenant=tenants("demo"), today=date(2026, 1, 1))
-    assert adapter.describe(PaymentMethod(public_id="pm_x", kind="stripe", stripe_payment_method_id="pm_card_visa")) == {
-        "id": "pm_x", "kind": "stripe"}
+    card = PaymentMethod(public_id="pm_x", kind="stripe", stripe_payment_method_id="pm_card_visa", card_brand="visa", card_last4="4242")
+    assert adapter.describe(card) == {"id": "pm_x", "kind": "stripe", "brand": "visa", "last4": "4242"}
 
 
 # --- setting up a card --------------------------------------------------------------------

@@ -4,12 +4,14 @@ import http
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 
-from ..extensions import csrf
+from ..extensions import csrf, limiter
+from ..rate_limits import api_caller, api_limit
 from .schemas import ERRORS_MAP, Problem
 
 PROBLEM_JSON = "application/problem+json"
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Merchant API")
+limiter.shared_limit(api_limit, scope="api", key_func=api_caller)(bp)  # all calls of a key count together
 
 
 class WidgetApi(Api):

@@ -130,3 +130,6 @@ def get_invoice_pdf(invoice_id: str):
     if invoice is None:
         abort(404, message="No such invoice.")
     return pdf_response(invoice)
+
+
+from . import refunds, sepa_returns  # noqa: E402,F401  (registers POST /refunds and /sepa-returns)

@@ -43,7 +43,7 @@ def create_portal_session(data):
         abort(422, message="The request is not valid.", messages={"json": errors})
     token, token_id = access.issue(tenant.slug, customer, flow=data.get("flow"), return_url=data.get("return_url"),
                                    locale=data.get("locale"))
-    max_age = current_app.config["WIDGET_PORTAL_LINK_MAX_AGE"]
+    max_age = access.link_seconds(tenant)  # the tenant's [portal] link_minutes
     return {
         "id": token_id,
         "url": f"{current_app.config['WIDGET_PUBLIC_URL']}/t/{tenant.slug}/portal/enter?{urlencode({'token': token})}",

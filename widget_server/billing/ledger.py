@@ -105,3 +105,76 @@ def record_payment(
     session.add(AuditEvent(tenant=customer.tenant, customer_id=customer.id, actor=actor, action="payment.received", before=None, after=summary))
     session.add(OutboxEvent(tenant=customer.tenant, type="payment.received", payload={"customer_id": customer.public_id, **summary}))
     return payment, True
+
+
+# --- taking money back: refunds and returned direct debits ----------------------------------
+
+TAKEN_BACK = ("refund", "return")  # ledger kinds that undo (part of) a payment booked on an invoice
+
+
+@dataclass(frozen=True)
+class PaidPart:
+    """What one payment paid on one invoice, and how much of that went back since."""
+
+    payment: Payment
+    paid_minor: int
+    taken_back_minor: int  # refunded, or returned by the bank
+
+    @property
+    def left_minor(self) -> int:
+        return self.paid_minor - self.taken_back_minor
+
+
+def paid_parts(session: Session, invoice: Invoice) -> list[PaidPart]:
+    """The payments booked on `invoice` (credit moved onto it is not a payment), newest first."""
+    rows = session.execute(
+        select(LedgerEntry.payment_id, LedgerEntry.kind, func.sum(LedgerEntry.amount_minor))
+        .where(LedgerEntry.invoice_id == invoice.id, LedgerEntry.payment_id.is_not(None),
+               LedgerEntry.kind.in_(("payment", *TAKEN_BACK)))
+        .group_by(LedgerEntry.payment_id, LedgerEntry.kind)
+    ).all()
+    paid: dict[int, int] = {}
+    back: dict[int, int] = {}
+    for payment_id, kind, amount in rows:
+        if kind == "payment":
+            paid[payment_id] = paid.get(payment_id, 0) - int(amount)
+        else:
+            back[payment_id] = back.get(payment_id, 0) + int(amount)
+    payments = {p.id: p for p in session.scalars(select(Payment).where(Payment.id.in_(paid)))} if paid else {}
+    parts = [PaidPart(payment=payments[pid], paid_minor=amount, taken_back_minor=back.get(pid, 0)) for pid, amount in paid.items()]
+    return sorted(parts, key=lambda part: (part.payment.received_on, part.payment.id), reverse=True)
+
+
+def owed_on(session: Session, invoice: Invoice) -> int:
+    """What is still owed on the invoice (negative: the invoice carries credit, e.g. from a credit note)."""
+    return int(session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(LedgerEntry.invoice_id == invoice.id)))
+
+
+def take_back(session: Session, *, invoice: Invoice, payment: Payment, amount_minor: int, kind: str, booked_on: date) -> None:
+    """Append an entry that undoes `amount_minor` of `payment` on `invoice` (kind `refund`: paid
+    back to the customer; `return`: the bank took a direct debit back). The amount is owed again
+    unless a credit note already reduced the invoice."""
+    if kind not in TAKEN_BACK or amount_minor <= 0:
+        raise ValueError(f"cannot take back {amount_minor} as {kind!r}")
+    session.add(LedgerEntry(tenant=invoice.tenant, customer_id=invoice.customer_id, kind=kind, amount_minor=amount_minor,
+                            currency=invoice.currency, invoice_id=invoice.id, payment_id=payment.id, booked_on=booked_on))
+
+
+def charge(session: Session, *, invoice: Invoice, amount_minor: int, kind: str, booked_on: date) -> None:
+    """Append a charge on `invoice` that is no invoice line (a bank's return fee passed on to the customer)."""
+    if amount_minor <= 0:
+        raise ValueError("a charge must be positive")
+    session.add(LedgerEntry(tenant=invoice.tenant, customer_id=invoice.customer_id, kind=kind, amount_minor=amount_minor,
+                            currency=invoice.currency, invoice_id=invoice.id, payment_id=None, booked_on=booked_on))
+
+
+def refresh_status(session: Session, invoice: Invoice) -> str:
+    """Open or paid as the ledger says (void stays void): after money went back, an invoice may be open again."""
+    if invoice.status == "void" or invoice.kind != "invoice":
+        return invoice.status
+    session.flush()
+    if owed_on(session, invoice) > 0:
+        invoice.status, invoice.paid_at = "open", None
+    elif invoice.status != "paid":
+        invoice.status, invoice.paid_at = "paid", datetime.now(timezone.utc)
+    return invoice.status

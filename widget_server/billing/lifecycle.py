@@ -3,7 +3,7 @@
 Every transition writes an audit event and an outbox event (the merchant's webhook).
 The billing run (run.py) carries out what is scheduled for a period end.
 """
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -107,7 +107,7 @@ def withdraw_plan_change(session: Session, contract: Contract, *, actor: str = "
 # -- pause and resume ------------------------------------------------------------------------
 
 def pause(session: Session, contract: Contract, today: date, resume_on: date | None, *, max_months: int = MAX_PAUSE_MONTHS,
-          actor: str = "customer") -> date:
+          max_days: int | None = None, actor: str = "customer") -> date:
     """Pause from the end of the paid period; returns the day billing resumes (None: until resumed)."""
     _require(contract, "active")
     start = contract.current_period_end
@@ -116,6 +116,8 @@ def pause(session: Session, contract: Contract, today: date, resume_on: date | N
             raise BillingError("The pause must end after the current period.", field="resume_on")
         if resume_on > add_months(start, max_months):
             raise BillingError(f"A pause may last at most {max_months} months.", field="resume_on")
+    if max_days is not None and (resume_on is None or resume_on > start + timedelta(days=max_days)):
+        raise BillingError(f"A pause may last at most {max_days} days.", field="resume_on")  # the tenant's limit
     before = _state(contract)
     contract.pause_from, contract.resume_on = start, resume_on
     _record(session, contract, actor, "contract.paused", before, _state(contract))
@@ -162,11 +164,16 @@ def cancellation_date(contract: Contract, today: date) -> date:
     return end
 
 
+def effective_cancellation(contract: Contract, today: date) -> date:
+    """When a cancellation requested today takes effect: a trial at its end, else per cancellation_date."""
+    return contract.current_period_end if contract.status == "trial" else cancellation_date(contract, today)
+
+
 def request_cancellation(session: Session, contract: Contract, today: date, reason: str | None = None, *,
                          actor: str = "customer") -> date:
     _require(contract, "trial", "active", "paused")
     before = _state(contract)
-    contract.cancel_at = cancellation_date(contract, today) if contract.status != "trial" else contract.current_period_end
+    contract.cancel_at = effective_cancellation(contract, today)
     contract.cancellation_reason = (reason or "")[:64] or None
     contract.status = "cancellation_pending"
     _record(session, contract, actor, "contract.cancellation_requested", before, _state(contract))

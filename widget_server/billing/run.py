@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from ..storage.models import Contract, Customer
-from . import lifecycle
+from . import discounts, lifecycle
 from .invoices import Draft, LineSpec, issue
 from .periods import period_end
 
@@ -64,6 +64,9 @@ def drafts_for(session: Session, contract: Contract, tenant, up_to: date) -> lis
         end = period_end(start, contract.interval, contract.anchor_day)
         lines = [LineSpec(kind="plan", description=name, price_minor=contract.price_minor, plan_id=contract.plan_id,
                           period_start=start, period_end=end)]
+        discount = discounts.line_for(contract, lines[0])  # a retention discount, while periods are left
+        if discount is not None:
+            lines.append(discount)
         if contract.periods_billed == 0 and contract.setup_fee_minor:
             lines.append(LineSpec(kind="setup_fee", description=f"{name}: setup fee", price_minor=contract.setup_fee_minor,
                                   plan_id=contract.plan_id))
@@ -84,6 +87,7 @@ def _due(session: Session, up_to: date, after_id: int, batch_size: int) -> list[
         .order_by(Contract.id)
         .limit(batch_size)
         .options(selectinload(Contract.customer).selectinload(Customer.payment_methods))
+        .options(selectinload(Contract.discounts))
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=Contract)

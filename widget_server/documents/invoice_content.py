@@ -19,6 +19,7 @@ from flask_babel import format_currency, format_date, get_locale
 from ..billing.invoices import buyer_snapshot
 from ..billing.money import from_minor
 from ..i18n import normalize
+from ..payments import card_brands
 from ..tenants.checks import contrast, luminance
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -41,7 +42,7 @@ class Line:
 class Payment:
     """How the amount is settled: bank transfer, SEPA direct debit, a credit, or nothing to pay."""
 
-    kind: str  # transfer | sepa | credit | none
+    kind: str  # transfer | sepa | card | credit | none
     amount: str = ""
     due_date: str = ""
     account_holder: str | None = None
@@ -51,6 +52,8 @@ class Payment:
     masked_iban: str | None = None
     mandate_reference: str | None = None
     creditor_id: str | None = None
+    card_brand: str | None = None  # kind "card": charged to a card saved in Stripe
+    card_last4: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,9 @@ def payment(invoice, tenant, method) -> Payment:
     if method and method.get("kind") == "sepa" and method.get("mandate_reference"):
         return Payment(kind="sepa", amount=amount, due_date=due, masked_iban=(method.get("masked_iban") or "").replace(" ", NO_BREAK),
                        mandate_reference=method["mandate_reference"], creditor_id=tenant.sepa_creditor_id)
+    if method and method.get("kind") == "stripe" and method.get("card_last4"):
+        return Payment(kind="card", amount=amount, due_date=due, card_brand=card_brands.display(method.get("card_brand")),
+                       card_last4=method["card_last4"])
     bank = tenant.billing.bank or {}
     return Payment(kind="transfer", amount=amount, due_date=due, account_holder=bank.get("account_holder"),
                    iban=grouped_iban(bank.get("iban")), bic=bank.get("bic"), reference=invoice.payment_reference)

@@ -28,18 +28,23 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..billing.money import from_minor
+from ..payments import card_brands
 from ..i18n import normalize
 from ..storage.base import utcnow
 from ..storage.models import Contract, Customer, EmailMessage, Invoice, LedgerEntry
 from . import mail
 
 log = logging.getLogger(__name__)
+CONTACT_KEYS = ("email", "phone", "address", "url")  # [contact] in theme.toml
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
 RETRY = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 MAX_ATTEMPTS = len(RETRY) + 1
 LEASE = timedelta(minutes=10)
 KINDS = ("signup_confirmation", "invoice", "dunning_reminder")
+# More kinds, registered by the packages that owe them (the portal's sign-in and e-mail change):
+# kind -> compose(session, message, tenant, customer, context) -> subject; it adds to `context`.
+COMPOSERS: dict = {}
 
 
 class NothingToSend(Exception):
@@ -119,6 +124,9 @@ def payment_details(tenant, customer: Customer, invoice: Invoice, owed_minor: in
         return {"kind": "sepa", "amount": amount, "date": day(invoice.due_date), "iban": method.masked_iban or "",
                 "mandate_reference": method.mandate_reference, "creditor_id": tenant.sepa_creditor_id or "",
                 "creditor_name": tenant.sepa_creditor_name or ""}
+    if not now and method is not None and method.kind == "stripe" and method.card_last4:  # charged when due (worker card_charges)
+        return {"kind": "card", "amount": amount, "date": day(invoice.due_date), "last4": method.card_last4,
+                "brand": card_brands.display(method.card_brand)}
     return transfer
 
 
@@ -149,7 +157,8 @@ def compose(session: Session, message: EmailMessage, tenant) -> Composed:
         context = {
             "locale": locale, "name": customer_name(customer), "brand_name": brand.name,
             "primary": brand.colors.get("primary", "#333333"), "on_primary": brand.colors.get("on_primary", "#ffffff"),
-            "contact": dict(tenant.contact or {}),
+            # every contact key, present or not: the templates are strict about undefined names
+            "contact": {key: (tenant.contact or {}).get(key) for key in CONTACT_KEYS},
         }
         attachments = []
         if message.kind == "signup_confirmation":
@@ -163,6 +172,7 @@ def compose(session: Session, message: EmailMessage, tenant) -> Composed:
                 else gettext("%(price)s per month", price=price),
                 start=day(local_day(contract.created_at, tenant)), trial_end=day(contract.trial_end),
                 payment_method=(gettext("SEPA direct debit") if method and method.kind == "sepa"
+                                else gettext("Card") if method and method.kind == "stripe"
                                 else gettext("Invoice (bank transfer)")),
                 contract_number=contract.public_id,
             )
@@ -190,6 +200,8 @@ def compose(session: Session, message: EmailMessage, tenant) -> Composed:
                     attachments.append(invoice_pdf(invoice))
                 context.update(attached=bool(attachments))
                 subject = gettext("Your invoice %(number)s from %(brand)s", number=invoice.number, brand=brand.name)
+        elif message.kind in COMPOSERS:
+            subject = COMPOSERS[message.kind](session, message, tenant, customer, context)
         else:
             raise ValueError(f"unknown e-mail kind {message.kind!r}")
         context["subject"] = subject

@@ -5,8 +5,8 @@ What is collected. One export covers one tenant: every open invoice (kind "invoi
 that is due up to a given day, whose customer's default payment method is a SEPA mandate,
 and that has not been exported before. The amount is what is still owed on the invoice
 (ledger). Credit in the customer's favour that no invoice has used yet (an overpayment, a
-credit note from a downgrade) is first moved onto these invoices, oldest first, with the
-same `allocation` entries billing/ books at issue time; an invoice the credit pays in full
+credit note from a downgrade) is first moved onto these invoices, oldest first, by
+billing.invoices.allocate_credit, the same booking as at issue time; an invoice the credit pays in full
 is marked paid and not debited. End-to-end id and remittance information are the invoice
 number.
 
@@ -23,9 +23,17 @@ Sequence type. Per mandate (payment method): FRST for its first debit, RCUR afte
 including further invoices of the same mandate in the same file (the rulebook allows RCUR
 from the second debit on; FRST is no longer required to have settled first). A mandate that
 has not been used for 36 months has expired: its invoices are skipped with a reason.
+A mandate whose debits all came back (payments/sepa_returns.py) starts with FRST again, which
+the rulebook always accepts for a mandate without a settled debit.
+
+Returned debits (payments/sepa_returns.py). An invoice whose debit came back is exported
+again only when the return allows it (AM04 insufficient funds, MS03 reason not given, or a
+reason that revoked the mandate, once the customer gave a new one), with its own end-to-end id
+("<number>-R2"). A revoked mandate is never debited again: its invoices are left out with the
+reason until the customer gives a new payment method.
 
 Once exported. A SepaCollection row keeps the message id and the XML; one
-SepaCollectionItem per invoice (unique per invoice) makes sure an invoice is never exported
+SepaCollectionItem per invoice and attempt (unique) makes sure an invoice is never exported
 twice, also when two exports run at the same time (the second one fails and writes nothing).
 The invoice stays open until the money is booked with billing.ledger.record_payment.
 
@@ -52,10 +60,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from stdnum.eu import at_02
 
+from ..billing import invoices
 from ..billing.contracts import mandate_reference
 from ..billing.money import from_minor
-from ..storage.base import utcnow
-from ..storage.models import AuditEvent, Invoice, LedgerEntry, OutboxEvent, PaymentMethod, SepaCollection, SepaCollectionItem
+from ..storage.models import (AuditEvent, Invoice, LedgerEntry, OutboxEvent, PaymentMethod, SepaCollection, SepaCollectionItem,
+                              SepaReturn)
 from . import target2
 from .base import CollectionResult, PaymentProvider, PaymentSetupError
 
@@ -97,15 +106,29 @@ class Debit:
     amount_minor: int
     sequence_type: str  # FRST | RCUR
     collection_date: date
+    attempt: int = 1  # 2, 3...: the invoice is debited again after a returned debit
+
+    @property
+    def end_to_end_id(self) -> str:
+        """The invoice number; a debit after a returned one gets "-R<attempt>", so every debit has its own id."""
+        return self.invoice.number if self.attempt == 1 else f"{self.invoice.number}-R{self.attempt}"
 
 
 @dataclass(frozen=True)
 class CreditUse:
-    """Credit in the customer's favour (unallocated ledger entries) used for an invoice before debiting it."""
+    """Credit in the customer's favour (unallocated ledger entries) used for an invoice before debiting it,
+    booked with billing.invoices.allocate_credit like credit used at issue time."""
 
     invoice: Invoice
-    amount_minor: int
-    settles: bool  # the credit pays the whole invoice: nothing left to debit
+    booking: invoices.CreditUse
+
+    @property
+    def amount_minor(self) -> int:
+        return self.booking.amount_minor
+
+    @property
+    def settles(self) -> bool:  # the credit pays the whole invoice: nothing left to debit
+        return self.booking.settles
 
 
 @dataclass
@@ -209,6 +232,9 @@ def _unusable(invoice: Invoice, method: PaymentMethod, planned_date: date, last_
     """Why this invoice cannot be debited from this mandate, or None."""
     if invoice.currency != CURRENCY:
         return f"invoiced in {invoice.currency}; SEPA direct debits are in {CURRENCY} only"
+    if method.revoked_on is not None:
+        return (f"the mandate {method.mandate_reference} is revoked since {method.revoked_on.isoformat()} (return reason "
+                f"{method.revoked_reason}); the customer must give a new payment method")
     if not (method.mandate_reference and method.mandate_signed_on and (method.account_holder or "").strip() and method.iban):
         return "the SEPA payment method has no complete mandate (reference, signature date, account holder, IBAN)"
     try:
@@ -225,7 +251,10 @@ def _unusable(invoice: Invoice, method: PaymentMethod, planned_date: date, last_
 
 def plan(session: Session, tenant_slug: str, *, up_to: date, today: date) -> Plan:
     """What an export would do now (reads only): the debits, the credit used up first, the invoices left out."""
-    collected = select(SepaCollectionItem.id).where(SepaCollectionItem.invoice_id == Invoice.id).exists()
+    # Exported before, unless every debit of it came back with a return that allows debiting it again.
+    again = select(SepaReturn.id).where(SepaReturn.collection_item_id == SepaCollectionItem.id,
+                                        SepaReturn.collect_again.is_(True)).exists()
+    collected = select(SepaCollectionItem.id).where(SepaCollectionItem.invoice_id == Invoice.id, ~again).exists()
     due = select(Invoice.id).where(
         Invoice.tenant == tenant_slug, Invoice.status == "open", Invoice.kind == "invoice",
         Invoice.due_date <= up_to, ~collected,
@@ -244,18 +273,19 @@ def plan(session: Session, tenant_slug: str, *, up_to: date, today: date) -> Pla
         .where(remaining.c.remaining > 0)
         .order_by(Invoice.customer_id, Invoice.due_date, Invoice.id, PaymentMethod.id.desc())
     ).all()
-    unallocated = func.sum(LedgerEntry.amount_minor)
-    credit = {customer_id: -int(amount) for customer_id, amount in session.execute(
-        select(LedgerEntry.customer_id, unallocated)
-        .where(LedgerEntry.customer_id.in_(select(Invoice.customer_id).where(Invoice.id.in_(due))),
-               LedgerEntry.invoice_id.is_(None))
-        .group_by(LedgerEntry.customer_id).having(unallocated < 0)
-    )}
+    credit = invoices.unallocated_credit(session, select(Invoice.customer_id).where(Invoice.id.in_(due)))
     methods = {method.id for _invoice, method, _remaining in rows}
     last_used = dict(session.execute(
         select(SepaCollectionItem.payment_method_id, func.max(SepaCollectionItem.collection_date))
         .where(SepaCollectionItem.payment_method_id.in_(methods)).group_by(SepaCollectionItem.payment_method_id)
     ).all()) if methods else {}
+    # RCUR once a mandate has a debit that did not come back; after a returned first debit, FRST again.
+    returned = select(SepaReturn.id).where(SepaReturn.collection_item_id == SepaCollectionItem.id).exists()
+    recurring = set(session.scalars(select(SepaCollectionItem.payment_method_id).distinct().where(
+        SepaCollectionItem.payment_method_id.in_(methods), ~returned))) if methods else set()
+    attempts = dict(session.execute(
+        select(SepaCollectionItem.invoice_id, func.count()).where(SepaCollectionItem.invoice_id.in_(due))
+        .group_by(SepaCollectionItem.invoice_id)).all())
 
     result = Plan(debits=[], credit=[], skipped={})
     seen: set[int] = set()
@@ -269,16 +299,17 @@ def plan(session: Session, tenant_slug: str, *, up_to: date, today: date) -> Pla
             result.skipped[invoice.number] = reason
             continue
         owed = int(owed)
-        use = min(credit.get(invoice.customer_id, 0), owed)
-        if use > 0:
-            credit[invoice.customer_id] -= use
-            result.credit.append(CreditUse(invoice=invoice, amount_minor=use, settles=use == owed))
-        if owed - use == 0:
+        use = invoices.take_credit(credit, invoices.Owed.of(invoice, owed))
+        if use is not None:
+            result.credit.append(CreditUse(invoice=invoice, booking=use))
+            owed -= use.amount_minor
+        if owed == 0:
             continue
-        sequence = "RCUR" if method.id in last_used else "FRST"
+        sequence = "RCUR" if method.id in recurring else "FRST"
+        recurring.add(method.id)
         last_used[method.id] = max(when, last_used.get(method.id) or when)
-        result.debits.append(Debit(invoice=invoice, method=method, amount_minor=owed - use, sequence_type=sequence,
-                                   collection_date=when))
+        result.debits.append(Debit(invoice=invoice, method=method, amount_minor=owed, sequence_type=sequence,
+                                   collection_date=when, attempt=attempts.get(invoice.id, 0) + 1))
     return result
 
 
@@ -295,7 +326,7 @@ def build_xml(creditor_data: Creditor, debits: list[Debit], schema: str = SCHEMA
             "name": method.account_holder.strip(), "IBAN": IBAN(method.iban).compact, "amount": debit.amount_minor,
             "type": debit.sequence_type, "collection_date": debit.collection_date,
             "mandate_id": method.mandate_reference, "mandate_date": method.mandate_signed_on,
-            "description": debit.invoice.number, "endtoend_id": debit.invoice.number,
+            "description": debit.invoice.number, "endtoend_id": debit.end_to_end_id,
         }
         bic = _valid_bic(method.bic)
         if bic:
@@ -334,7 +365,7 @@ def export(session: Session, tenant, *, up_to: date, today: date, actor: str = "
     debits, skipped = planned.debits, planned.skipped
     for number, reason in skipped.items():
         log.warning("sepa export %s: invoice %s left out: %s", tenant.slug, number, reason)
-    _use_credit(session, planned.credit, today, actor)
+    invoices.allocate_credit(session, [use.booking for use in planned.credit], booked_on=today, actor=actor)
     if not debits:
         session.flush()
         return SepaExport(tenant=tenant.slug, collection=None, xml=None, debits=[], skipped=skipped, credit=planned.credit)
@@ -350,7 +381,8 @@ def export(session: Session, tenant, *, up_to: date, today: date, actor: str = "
         items.append(SepaCollectionItem(
             collection=collection, invoice_id=debit.invoice.id, customer_id=debit.invoice.customer_id,
             payment_method_id=debit.method.id, mandate_reference=debit.method.mandate_reference,
-            sequence_type=debit.sequence_type, end_to_end_id=debit.invoice.number, amount_minor=debit.amount_minor,
+            sequence_type=debit.sequence_type, end_to_end_id=debit.end_to_end_id, attempt=debit.attempt,
+            amount_minor=debit.amount_minor,
             currency=CURRENCY, collection_date=debit.collection_date,
         ))
     session.add_all(items)
@@ -367,25 +399,6 @@ def export(session: Session, tenant, *, up_to: date, today: date, actor: str = "
     log.info("sepa export %s: message %s with %d debit(s), %s %s", tenant.slug, message_id, len(debits),
              from_minor(result.total_minor, CURRENCY), CURRENCY)
     return result
-
-
-def _use_credit(session: Session, uses: list[CreditUse], today: date, actor: str) -> None:
-    """Move credit onto the invoices it pays, so that what is owed on each invoice is what we debit.
-
-    The same booking as billing.invoices uses for credit at issue time: a pair of `allocation`
-    entries (plus on the unallocated credit, minus on the invoice); an invoice paid in full is paid."""
-    for use in uses:
-        invoice = use.invoice
-        common = {"tenant": invoice.tenant, "customer_id": invoice.customer_id, "kind": "allocation",
-                  "currency": invoice.currency, "booked_on": today}
-        session.add_all([LedgerEntry(**common, amount_minor=use.amount_minor, invoice_id=None),
-                         LedgerEntry(**common, amount_minor=-use.amount_minor, invoice_id=invoice.id)])
-        if use.settles:
-            invoice.status, invoice.paid_at = "paid", utcnow()
-        session.add(AuditEvent(tenant=invoice.tenant, customer_id=invoice.customer_id, actor=actor, action="credit.allocated",
-                               before=None, after={"invoice_id": invoice.public_id, "number": invoice.number,
-                                                   "amount_minor": use.amount_minor, "currency": invoice.currency,
-                                                   "invoice_paid": use.settles}))
 
 
 def _record_events(session: Session, tenant_slug: str, result: SepaExport, actor: str) -> None:

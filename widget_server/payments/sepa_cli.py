@@ -1,4 +1,5 @@
-"""`widget-server sepa export`: the pain.008 file of a tenant's due SEPA direct debits.
+"""`widget-server sepa export`: the pain.008 file of a tenant's due SEPA direct debits;
+`widget-server sepa return`: the debits the bank took back (payments/sepa_returns.py).
 
 The export is one database transaction per tenant. The file is first written under a
 temporary name next to its target, then the transaction commits, then the file gets its
@@ -142,3 +143,57 @@ def _export_one(tenant, due_up_to: date, output: Path | None, schema: str) -> bo
         click.echo(f"  {sequence} on {day.isoformat()}: {count} debit(s), {_money(total)}")
     click.echo(f"  wrote {target}")
     return True
+
+
+@sepa.command("return")
+@click.option("--tenant", required=True, help="The tenant whose bank reported the returned debits.")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The bank's camt.054 file, or a CSV with a header end_to_end_id,reason_code,return_date[,fee].")
+@click.option("--skip-unknown", is_flag=True, help="Book the others when some end-to-end ids are not ours (default: book nothing).")
+@with_appcontext
+def sepa_return(tenant, path, skip_unknown):
+    """Book returned SEPA direct debits (R-transactions): invoices open again, mandates revoked where the reason says so.
+
+    One transaction: a file with an error books nothing. The same return twice is booked once."""
+    from ..extensions import db
+    from ..tenants import TenantUnavailable, UnknownTenant
+    from .sepa_returns import ReturnError, book_return, charges_fees, describe, read_file
+    try:
+        found = current_app.extensions["widget_themes"].get(tenant)
+    except UnknownTenant:
+        raise click.ClickException(f"unknown tenant '{tenant}' (no themes/{tenant}/theme.toml)") from None
+    except TenantUnavailable:
+        raise click.ClickException(f"the theme of '{tenant}' is broken; see `widget-server themes check {tenant}`") from None
+    try:
+        source, notices = read_file(path.read_bytes())
+    except ReturnError as exc:
+        raise click.ClickException(f"{path}: {exc}; nothing was booked") from None
+    session = db.session
+    fees = charges_fees(found.slug)
+    booked, again, unknown = [], [], []
+    for notice in notices:
+        try:
+            result = book_return(session, found.slug, notice, charge_fee=fees, source=source, actor="merchant")
+        except ReturnError as exc:
+            if not skip_unknown:
+                session.rollback()
+                raise click.ClickException(f"{notice.end_to_end_id}: {exc} Nothing was booked "
+                                           "(--skip-unknown books the others).") from None
+            unknown.append(notice.end_to_end_id)
+            click.echo(f"{tenant}: skipped {notice.end_to_end_id}: {exc}", err=True)
+            continue
+        (booked if result.created else again).append(result.sepa_return)
+    session.commit()
+    for row in booked:
+        notes = [f"reason {row.reason_code} ({describe(row.reason_code)})", f"invoice {row.invoice.number} is {row.invoice.status}"]
+        if row.reversed_minor:
+            notes.append(f"{_money(row.reversed_minor)} payment reversed")
+        if row.fee_charged:
+            notes.append(f"fee {_money(row.fee_minor)} charged to the customer")
+        if row.mandate_revoked:
+            notes.append("mandate revoked")
+        notes.append("will be debited again by the next export" if row.collect_again else "not debited again automatically")
+        click.echo(f"{tenant}: returned {row.end_to_end_id}, {_money(row.amount_minor)}: " + "; ".join(notes))
+    for row in again:
+        click.echo(f"{tenant}: {row.end_to_end_id} was booked as returned before; nothing changed")
+    click.echo(f"{tenant}: {len(booked)} return(s) booked, {len(again)} already booked, {len(unknown)} skipped")

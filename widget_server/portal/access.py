@@ -5,13 +5,15 @@ default) and is recorded on use, so it cannot be replayed on any instance. The
 session cookie holds a random key; the database keeps its hash, the customer
 and the timestamps that enforce the idle timeout and the absolute lifetime.
 """
+import base64
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta, timezone
 
 from functools import wraps
 
-from flask import current_app, g, session
+from flask import current_app, g, request, session
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +26,10 @@ from ..storage.queries import by_public_id
 
 PURPOSE = "portal-entry"
 COOKIE_KEY = "portal"  # in the Flask session: tenant slug -> portal session key
+SEEN_PRECISION = timedelta(seconds=60)  # how stale last_seen_at may be
 FLOWS = ("payment_method", "change_plan", "cancel", "invoices", "profile")
+# Where each deep link leads (pages other modules register; missing ones fall back to the overview).
+FLOW_ENDPOINTS = {flow: f"portal.{flow}" for flow in FLOWS}
 
 
 class EntryRefused(Exception):
@@ -47,34 +52,87 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def enter(tenant: str, token: str) -> tuple[PortalSession, dict]:
+def link_secret(purpose: str, public_id: str) -> str:
+    """The secret of an e-mailed link (sign-in, e-mail change), derived from its row's public id with the
+    server's key: the database holds only its hash, and any worker can write the e-mail again."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"widget-server.{purpose}:{public_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def hash_secret(secret: str) -> str:
+    return _hash(secret)
+
+
+def link_seconds(tenant) -> int:
+    """How long a link into the portal works: the tenant's `[portal] link_minutes` (10 by default)."""
+    return int(tenant.portal.link_minutes) * 60
+
+
+def deep_link(tenant: str, token: str) -> dict:
+    """`flow`, `return_url` and `locale` of an entry token that may be expired or used (never who it was for).
+
+    Empty when the token is not genuine or not this tenant's."""
+    try:
+        payload = tokens.load_expired(PURPOSE, tenant, token[:4000])
+    except tokens.BadToken:
+        return {}
+    flow = payload.get("flow")
+    return_url = payload.get("return_url")
+    locale = payload.get("locale")
+    return {"flow": flow if flow in FLOWS else None, "return_url": return_url if isinstance(return_url, str) else None,
+            "locale": locale if isinstance(locale, str) else None}
+
+
+def enter(tenant, token: str) -> tuple[PortalSession, dict]:
     """Exchange a token for a new portal session (a new session key at every entry)."""
     try:
-        payload = tokens.load(PURPOSE, tenant, token[:4000])
+        payload = tokens.load(PURPOSE, tenant.slug, token[:4000], max_age_seconds=link_seconds(tenant))
     except tokens.TokenExpired:
         raise EntryRefused("expired")
     except tokens.BadToken:
         raise EntryRefused("invalid")
     token_id, customer_id = str(payload.get("id", "")), str(payload.get("customer", ""))
-    customer = by_public_id(db.session, Customer, tenant, customer_id)
+    customer = by_public_id(db.session, Customer, tenant.slug, customer_id)
     if customer is None or not PUBLIC_ID.match(token_id):
         raise EntryRefused("invalid")
-    db.session.add(UsedToken(token_id=token_id, tenant=tenant))
+    db.session.add(UsedToken(token_id=token_id, tenant=tenant.slug))
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise EntryRefused("used")
+    return_url = payload.get("return_url")
+    visit = start(tenant.slug, customer, return_url=return_url if isinstance(return_url, str) else None)
+    return visit, payload
+
+
+def start(tenant: str, customer: Customer, *, return_url: str | None = None) -> PortalSession:
+    """A new portal session for this browser (commits).
+
+    Session fixation: the key is always new, and the session this browser had before for
+    this tenant ends, so no key from before the sign-in works afterwards."""
+    previous = current(tenant, refresh=False)
+    if previous is not None:
+        previous.ended_at = utcnow()
     key = secrets.token_urlsafe(32)
-    visit = PortalSession(key_hash=_hash(key), tenant=tenant, customer_id=customer.id)
+    visit = PortalSession(key_hash=_hash(key), tenant=tenant, customer_id=customer.id, return_url=return_url)
     db.session.add(visit)
     db.session.commit()
     session.pop(COOKIE_KEY, None)  # never reuse a key from before this entry
     session[COOKIE_KEY] = {tenant: key}
-    return visit, payload
+    return visit
 
 
-def current(tenant: str) -> PortalSession | None:
+def destination(flow: str | None) -> str:
+    """The endpoint a deep link opens: its page when that page exists, else the overview."""
+    endpoint = FLOW_ENDPOINTS.get(flow or "")
+    if endpoint and endpoint in current_app.view_functions:
+        return endpoint
+    return "portal.overview"
+
+
+def current(tenant: str, refresh: bool = True) -> PortalSession | None:
     """The live portal session of this browser for this tenant, refreshed; None if absent or timed out."""
     key = (session.get(COOKIE_KEY) or {}).get(tenant)
     if not isinstance(key, str):
@@ -90,8 +148,10 @@ def current(tenant: str) -> PortalSession | None:
         visit.ended_at = now
         db.session.commit()
         return None
-    visit.last_seen_at = utcnow()
-    db.session.commit()
+    if refresh and now - visit.last_seen_at >= SEEN_PRECISION:
+        # Recording every page view would make each one a write; a minute is precise enough for the idle timeout.
+        visit.last_seen_at = utcnow()
+        db.session.commit()
     return visit
 
 
@@ -112,8 +172,11 @@ def signed_in(view):
 
         visit = current(g.tenant.slug)
         if visit is None:
+            from ..web.pages import page_url
+            flow = next((f for f, endpoint in FLOW_ENDPOINTS.items() if endpoint == request.endpoint), None)
+            sign_in = page_url("portal.login", **({"flow": flow} if flow else {}))
             return render_error(401, _("Please open your customer account with the link you received from %(shop)s.",
-                                       shop=g.tenant.brand.name))
+                                       shop=g.tenant.brand.name), action=(sign_in, _("Sign in with your e-mail address")))
         g.visit = visit
         g.customer = db.session.get(Customer, visit.customer_id)
         g.customer_locale = g.customer.locale

@@ -5,16 +5,23 @@ from flask_babel import gettext as _
 from ..billing.ledger import balance
 from ..billing.money import from_minor
 from ..extensions import db
-from ..web.errors import render_error
 from ..web.pages import page_url
-from . import access, bp
+from . import access, bp, login
 
 
 @bp.get("/enter")
 def enter():
+    """A one-time link from the merchant: a new portal session, then the page the link asked for.
+
+    A refused link does not dead-end: the page says why, in the customer's language, and offers
+    the e-mail sign-in, which opens the same page afterwards."""
+    token = request.args.get("token", "")
     try:
-        _visit, payload = access.enter(g.tenant.slug, request.args.get("token", ""))
+        _visit, payload = access.enter(g.tenant, token)
     except access.EntryRefused as refused:
+        deep = access.deep_link(g.tenant.slug, token)
+        if deep.get("locale"):
+            g.customer_locale = deep["locale"]  # the page speaks the language the merchant asked for
         messages = {
             "expired": _("This link has expired. Links to your customer account are valid for a short time only; "
                          "please ask for a new one."),
@@ -22,10 +29,10 @@ def enter():
                       "please ask for a new one."),
             "invalid": _("This link is not valid. Please ask for a new one."),
         }
-        return render_error(400, messages[refused.reason])
-    if payload.get("locale") and payload["locale"] in g.tenant.languages:
-        return redirect(page_url(".overview", lang=payload["locale"]))
-    return redirect(page_url(".overview"))
+        notice = messages[refused.reason] + " " + _("Or enter your e-mail address and we will send you a sign-in link.")
+        return login.login_form(400, notice=notice, deep={**deep, "entry": token} if deep else {})
+    extra = {"lang": payload["locale"]} if payload.get("locale") in g.tenant.languages else {}
+    return redirect(page_url(access.destination(payload.get("flow")), **extra))
 
 
 @bp.get("/", strict_slashes=False)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 FIELD_TYPES = ("text", "email", "phone", "select", "checkbox", "country", "date", "vat_id", "iban")
-PAYMENT_METHODS = ("invoice", "sepa")
+PAYMENT_METHODS = ("invoice", "sepa", "card")  # card: Stripe, offered only when the tenant has its keys in the environment
 INTERVALS = ("month", "year")
 OFFER_TYPES = ("discount", "pause", "downgrade")
 DOWNGRADE_TIMINGS = ("period_end", "immediately")

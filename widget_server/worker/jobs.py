@@ -5,6 +5,9 @@ Periodic (times in UTC):
                    as `widget-server billing run` does;
 - dunning_run      daily at WIDGET_DUNNING_RUN_AT (07:00): reminders for overdue invoices,
                    as `widget-server dunning run` does;
+- card_charges     daily at WIDGET_CARD_CHARGE_RUN_AT (03:00, after the billing run): charges the
+                   due open invoices of card customers to their saved cards, for every tenant with
+                   a Stripe secret key (payments.stripe.charge_due; charged once, see there);
 - dispatch_outbox  every minute: new outbox events become e-mails and webhook deliveries;
 - deliver_webhooks every minute: webhook attempts that are due (first tries and retries);
 - send_emails      every minute: e-mails that are due (first tries and retries).
@@ -65,7 +68,8 @@ def run_dispatch() -> outbox.DispatchResult:
 def run_deliveries() -> webhooks.DeliveryResult:
     config = current_app.config
     return webhooks.deliver_due(db.session, timeout=config["WIDGET_WEBHOOK_TIMEOUT"],
-                                max_attempts=config["WIDGET_WEBHOOK_MAX_ATTEMPTS"])
+                                max_attempts=config["WIDGET_WEBHOOK_MAX_ATTEMPTS"],
+                                lease_margin=config["WIDGET_WEBHOOK_LEASE_MARGIN"])
 
 
 def run_emails() -> emails.SendResult:
@@ -118,3 +122,36 @@ def deliver_webhooks():
 def send_emails():
     if run_emails().more:
         send_emails()
+
+
+# Cards (Stripe): renewals are charged off-session when their invoice is due.
+
+def run_card_charges(day: date | None = None) -> dict:
+    """Tenant slug -> CollectionResult for every tenant with a Stripe secret key, each tenant in its
+    own transaction. Invoices are due up to `day` (default: the tenant's today). Safe to repeat:
+    a paid invoice is not charged again, and a repeated request gets Stripe's first answer back
+    (idempotency key per invoice and attempt)."""
+    from ..payments import stripe as stripe_payments
+
+    results = {}
+    for slug in current_app.extensions["widget_themes"].slugs():
+        tenant = tenant_or_none(slug)
+        if tenant is None or stripe_payments.account(slug) is None:
+            continue
+        try:
+            results[slug] = stripe_payments.charge_due(db.session, tenant, day or tenant.today())
+            db.session.commit()
+        except Exception:  # one tenant's trouble must not stop the others; the next run retries
+            db.session.rollback()
+            log.exception("card charges for tenant %s failed", slug)
+    return results
+
+
+@jobs.periodic_job(daily_at("WIDGET_CARD_CHARGE_RUN_AT"))
+def card_charges():
+    results = run_card_charges()
+    for slug, result in results.items():
+        if result.invoices or result.skipped:
+            log.info("card charges for %s: %d invoice(s) charged, %d skipped", slug, len(result.invoices), len(result.skipped))
+    if any(r.invoices or r.skipped for r in results.values()):
+        dispatch_outbox()

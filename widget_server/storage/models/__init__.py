@@ -3,6 +3,7 @@ from .api_key import ApiKey
 from .audit import AuditEvent
 from .contract import Contract
 from .customer import Customer, PaymentMethod
+from .discount import ContractDiscount
 from .dunning import DunningNotice
 from .email import EmailMessage
 from .idempotency import IdempotencyRecord
@@ -10,7 +11,10 @@ from .invoice import Invoice, InvoiceLine, InvoiceSequence
 from .ledger import LedgerEntry, Payment
 from .outbox import OutboxEvent
 from .portal import PortalSession, UsedToken
+from .portal import EmailChange, LoginLink
 from .sepa import SepaCollection, SepaCollectionItem
+from .refund import Refund
+from .sepa_return import SepaReturn
 from .webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -18,3 +22,4 @@ __all__ = [
     "InvoiceSequence", "LedgerEntry", "OutboxEvent", "Payment", "PaymentMethod", "PortalSession", "SepaCollection",
     "SepaCollectionItem", "UsedToken", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
 ]
+__all__ += ["EmailChange", "LoginLink"]

@@ -47,3 +47,4 @@ class Contract(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped["Customer"] = relationship(back_populates="contracts")  # noqa: F821
+    discounts: Mapped[list["ContractDiscount"]] = relationship(back_populates="contract", order_by="ContractDiscount.id")  # noqa: F821

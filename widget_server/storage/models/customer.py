@@ -53,6 +53,12 @@ class PaymentMethod(Base):
     mandate_signed_on: Mapped[date | None] = mapped_column(Date)
     # Stripe's id of a card saved for off-session charges (pm_...); never a card number.
     stripe_payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    # A SEPA mandate the bank told us is unusable (a return with MD01, MD06, AC04...): never debited again.
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    revoked_reason: Mapped[str | None] = mapped_column(String(4))
+    # What customers may see of that card again (from Stripe): brand ("visa") and last four digits.
+    card_brand: Mapped[str | None] = mapped_column(String(32))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="payment_methods")

@@ -16,6 +16,7 @@ class LedgerEntry(Base):
     tenant: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
     # invoice | payment | credit | refund | allocation (moves credit onto an invoice; a pair sums to zero)
+    # | return (a SEPA debit the bank gave back: reverses its payment) | return_fee (the bank's fee, charged on)
     kind: Mapped[str] = mapped_column(String(16))
     amount_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))

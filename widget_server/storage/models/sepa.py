@@ -1,11 +1,12 @@
 """SEPA direct debit collections: one exported pain.008 file per batch, one item per invoice.
 
-An invoice has at most one collection item (unique), so no invoice is ever exported twice.
+An invoice has one collection item per attempt (unique), so no invoice is ever exported twice;
+a debit that came back (sepa_return) may be followed by a next attempt.
 Whether a mandate was collected before (FRST or RCUR) is read from the items of its payment method.
 """
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..base import Base, UTCDateTime, public_id, utcnow
@@ -36,10 +37,13 @@ class SepaCollectionItem(Base):
     """One direct debit of one invoice under one mandate."""
 
     __tablename__ = "sepa_collection_item"
+    __table_args__ = (UniqueConstraint("invoice_id", "attempt", name="uq_sepa_collection_item_invoice_attempt"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("sepa_collection.id"), index=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"))
+    # 1 for an invoice's first debit; a returned debit may be followed by another one (see payments/sepa_returns.py).
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     payment_method_id: Mapped[int] = mapped_column(ForeignKey("payment_method.id"), index=True)
     mandate_reference: Mapped[str] = mapped_column(String(35))
