@@ -26,8 +26,10 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
+from datetime import datetime
 from html import unescape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import signup as harness  # noqa: E402
@@ -134,6 +136,11 @@ def virtual_customer(port: int, key: str, stats: Stats, stop: threading.Event, t
         api.request("api read", "GET", "/api/v1/customers?limit=5", headers=auth)
 
 
+def tenant_today() -> str:
+    """The demo tenant's date (Europe/Berlin): sign-ups start then, and `billing run` defaults to the server's."""
+    return datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat()
+
+
 def worker_pids(master: int) -> list[int]:
     children = Path(f"/proc/{master}/task/{master}/children")
     return [int(p) for p in children.read_text().split()] if children.exists() else []
@@ -185,14 +192,15 @@ def run(args, procs, workdir: Path) -> int:
         memory.append(sum(rss_mb(pid) for pid in worker_pids(server.proc.pid)))
         if time.monotonic() >= next_billing:
             next_billing += 20
-            subprocess.Popen([*cli, "billing", "run"], cwd=harness.ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+            subprocess.Popen([*cli, "billing", "run", "--date", tenant_today()], cwd=harness.ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
     elapsed = time.monotonic() - started
     time.sleep(2)
-    subprocess.run([*cli, "billing", "run"], cwd=harness.ROOT, env=env, capture_output=True, timeout=300)
+    subprocess.run([*cli, "billing", "run", "--date", tenant_today()], cwd=harness.ROOT, env=env, capture_output=True,
+                   timeout=300)
     return report(args, stats, memory, elapsed, tag)
 
 
