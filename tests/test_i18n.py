@@ -8,7 +8,6 @@ import os
 import re
 import tempfile
 import unicodedata
-from datetime import date
 from decimal import Decimal
 from html import unescape
 
@@ -153,14 +152,14 @@ def test_tenant_default_is_whatever_the_theme_says(client, themes_dir):
     assert language_of(page(client.get("/t/demo/signup", headers={"Accept-Language": "sv"}))) == "sv"
 
 
-def test_confirmation_page_speaks_the_language_the_customer_signed_up_in(client, signup_form):
+def test_confirmation_page_speaks_the_language_the_customer_signed_up_in(client, signup_form, tenants):
     url, data = signup_form(query="?lang=da")
     location = client.post(url, data=data).headers["Location"]
     bare = location.split("?")[0]
     html = page(client.get(bare, headers={"Accept-Language": "de"}))
     assert language_of(html) == "da"
     assert "Tak for din tilmelding" in html
-    expected_end = format_date(trial_end(date.today(), BASIC_TRIAL_DAYS), "long", locale="da")
+    expected_end = format_date(trial_end(tenants("demo").today(), BASIC_TRIAL_DAYS), "long", locale="da")
     assert f"<dt>Gratis prøveperiode indtil</dt><dd>{expected_end}</dd>" in html
     # ?lang still wins over the customer's language.
     assert language_of(page(client.get(bare + "?lang=sv"))) == "sv"
@@ -193,9 +192,9 @@ def test_price_formats_are_the_ones_customers_expect(client):
     ("sv", "Gratis i 14 dagar. Din första betalning på {price} förfaller den {date}."),
     ("da", "Gratis i 14 dage. Din første betaling på {price} forfalder den {date}."),
 ])
-def test_dates_are_formatted_for_the_page_language(client, lang, sentence):
+def test_dates_are_formatted_for_the_page_language(client, tenants, lang, sentence):
     html = page(client.get(f"/t/demo/signup/basic?lang={lang}"))
-    first_charge = trial_end(date.today(), BASIC_TRIAL_DAYS)
+    first_charge = trial_end(tenants("demo").today(), BASIC_TRIAL_DAYS)  # the tenant's date, not the server's
     expected = sentence.format(price=format_currency(BASIC_PRICE, "EUR", locale=lang),
                                date=format_date(first_charge, "long", locale=lang))
     assert expected in html
