@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from widget_server.demo_site import merchant_app
@@ -114,3 +115,41 @@ def no_js_page(browser):
 def axe_source() -> str:
     """axe-core as shipped in the axe-playwright-python package."""
     return importlib.resources.files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
+
+
+# A merchant site whose pages a test writes, logging the widget's events (test_embedding_sdk, test_portal_embedded).
+EVENTS = """<ol id="events"></ol>
+<script>
+["loaded","close","fallback","resize","signup-completed","contract-changed"].forEach(function (name) {
+  document.addEventListener("widget:" + name, function (event) {
+    var li = document.createElement("li");
+    li.setAttribute("data-event", name);
+    li.setAttribute("data-target", event.target.id || event.target.tagName);
+    li.textContent = JSON.stringify(event.detail);
+    document.getElementById("events").appendChild(li);
+  });
+});
+</script>"""
+
+
+@pytest.fixture
+def shop(service):
+    """A merchant site on http://localhost:<port> whose pages the test writes: shop(body) -> URL."""
+    pages = {}
+    app = Flask("shop")
+
+    @app.get("/<name>")
+    def page(name):
+        if name not in pages:
+            return "", 404
+        return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>'
+                f"<body><main><h1>Shop</h1>{pages[name]}{EVENTS}</main></body></html>")
+
+    running = serve(app, "127.0.0.1", name="localhost")
+
+    def add(body: str, name: str = "page") -> str:
+        pages[name] = body.replace("SERVICE", service.url)
+        return f"{running.url}/{name}"
+
+    yield add
+    running.stop()

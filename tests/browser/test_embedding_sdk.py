@@ -1,49 +1,9 @@
 """The embed script in a real Chromium: the modal mode, calls queued before the script loaded,
 the fallback when the browser refuses our cookie inside the frame, and two tenants on one page."""
 import pytest
-from flask import Flask
-
-from .conftest import serve
 from .steps import describe_violations, run_axe
 
 pytestmark = pytest.mark.browser
-
-EVENTS = """<ol id="events"></ol>
-<script>
-["loaded","close","fallback","resize","signup-completed"].forEach(function (name) {
-  document.addEventListener("widget:" + name, function (event) {
-    var li = document.createElement("li");
-    li.setAttribute("data-event", name);
-    li.setAttribute("data-target", event.target.id || event.target.tagName);
-    li.textContent = JSON.stringify(event.detail);
-    document.getElementById("events").appendChild(li);
-  });
-});
-</script>"""
-
-
-@pytest.fixture
-def shop(service):
-    """A merchant site on http://localhost:<port> whose pages the test writes: shop(body) -> URL."""
-    pages = {}
-    app = Flask("shop")
-
-    @app.get("/<name>")
-    def page(name):
-        if name not in pages:
-            return "", 404
-        return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>'
-                f"<body><main><h1>Shop</h1>{pages[name]}{EVENTS}</main></body></html>")
-
-    running = serve(app, "127.0.0.1", name="localhost")
-
-    def add(body: str, name: str = "page") -> str:
-        pages[name] = body.replace("SERVICE", service.url)
-        return f"{running.url}/{name}"
-
-    yield add
-    running.stop()
-
 
 FOCUS_IN_DIALOG = "() => { const d = document.querySelector('dialog[open]'); return !!d && d.contains(document.activeElement); }"
 
