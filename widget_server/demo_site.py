@@ -77,7 +77,9 @@ def serve_both(host: str, port: int, merchant_port: int) -> None:
         f"  API key for the API:   .venv/bin/widget-server api-keys create demo\n"
         f"  pre-filled link:       curl -X POST {service_url}/api/v1/signup-links -H 'Authorization: Bearer <key>'"
         " -H 'Content-Type: application/json' -d '{\"plan\": \"pro\", \"prefill\": {\"email\": \"kim@example.com\"}, \"locked\": [\"email\"]}'\n"
-        f"  portal link:           the customer portal (POST /api/v1/portal-sessions) is not built yet\n"
+        f"  customer portal:       {service_url}/t/demo/login (e-mail sign-in; mails land in instance/mail/),\n"
+        f"                         or a one-time link: curl -X POST {service_url}/api/v1/portal-sessions"
+        " -H 'Authorization: Bearer <key>' -H 'Content-Type: application/json' -d '{\"customer_id\": \"cus_...\"}'\n"
         f"  health:                {service_url}/healthz\n"
         f"  e-mails:               written to instance/mail/ as .eml files (set WIDGET_SMTP_HOST to send them)\n"
         f"  background worker:     running, log in instance/worker.log\n",
