@@ -84,3 +84,11 @@ def text(response) -> str:
 def csrf(response) -> str:
     """The CSRF token of a page the browser got."""
     return hidden_inputs(response.get_data(as_text=True))["csrf_token"]
+
+
+def policy(themes_dir, old, new, tenant="demo"):
+    """Edit the tenant's theme (the test's own copy): a portal policy switch."""
+    theme = themes_dir / tenant / "theme.toml"
+    source = theme.read_text(encoding="utf-8")
+    assert old in source
+    theme.write_text(source.replace(old, new), encoding="utf-8")

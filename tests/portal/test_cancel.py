@@ -13,16 +13,9 @@ from widget_server.extensions import db
 from widget_server.notify import emails
 from widget_server.storage.models import Contract, ContractDiscount, EmailMessage
 
-from .contract_steps import audit, contract_for, csrf, form_with, forms, load, outbox, signed_in, text
+from .contract_steps import audit, contract_for, csrf, form_with, forms, load, outbox, policy, signed_in, text
 
 PAGE = "/t/demo/portal/cancel"
-
-
-def policy(themes_dir, old, new, tenant="demo"):
-    theme = themes_dir / tenant / "theme.toml"
-    source = theme.read_text(encoding="utf-8")
-    assert old in source
-    theme.write_text(source.replace(old, new), encoding="utf-8")
 
 
 def long_date(day):

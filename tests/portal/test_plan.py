@@ -8,16 +8,9 @@ from sqlalchemy import select
 from widget_server.extensions import db
 from widget_server.storage.models import Invoice
 
-from .contract_steps import audit, contract_for, csrf, form_with, load, outbox, signed_in, text
+from .contract_steps import audit, contract_for, csrf, form_with, load, outbox, policy, signed_in, text
 
 PAGE = "/t/demo/portal/change-plan"
-
-
-def policy(themes_dir, old, new, tenant="demo"):
-    theme = themes_dir / tenant / "theme.toml"
-    source = theme.read_text(encoding="utf-8")
-    assert old in source
-    theme.write_text(source.replace(old, new), encoding="utf-8")
 
 
 @pytest.fixture
