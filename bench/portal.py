@@ -91,7 +91,7 @@ def _first_invoice(session, contract):
 
 def grow(app, target: int) -> int:
     """Double the customers (with all their rows, fresh ids and unique values) until there are `target`."""
-    from sqlalchemy import Integer, String, cast, func, insert, literal, select, text
+    from sqlalchemy import func, insert, select, text
 
     from widget_server.storage.base import Base
 
@@ -108,7 +108,7 @@ def grow(app, target: int) -> int:
                 columns, values = [], []
                 for column in table.columns:
                     columns.append(column.name)
-                    values.append(_copied(column, offsets, Integer, String, cast, literal))
+                    values.append(_copied(column, offsets))
                 query = select(*values)
                 owner = table.c.get("customer_id") if table.name != "customer" else table.c.id
                 if owner is not None:
@@ -125,18 +125,17 @@ def grow(app, target: int) -> int:
             count = conn.scalar(select(func.count()).select_from(Base.metadata.tables["customer"]))
         print(f"  {count:,} customers", flush=True)
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ANALYZE"))
-        else:
-            conn.execute(text("ANALYZE"))
+        conn.execute(text("ANALYZE"))  # both databases: plan the page's reads for the new size
     return count
 
 
 UNIQUE_TEXT = {"public_id", "mandate_reference", "number", "signup_key", "email", "key_hash", "external_id", "reference"}
 
 
-def _copied(column, offsets, Integer, String, cast, literal):
+def _copied(column, offsets):
     """The value a copied row gets: ids and references shifted, unique texts made unique again."""
+    from sqlalchemy import String, cast, literal
+
     table = column.table.name
     if column.primary_key:
         return column + offsets[table]
@@ -145,7 +144,7 @@ def _copied(column, offsets, Integer, String, cast, literal):
         if target in offsets:
             return column + offsets[target]
     if column.name in UNIQUE_TEXT and isinstance(column.type, String):
-        # 'b' + the new row id keeps it short (the columns have length limits) and unique per table
+        # a short prefix plus the new row id: unique per table and within the columns' length limits
         prefix = column.name[:3] if column.name != "public_id" else "cp_"
         return literal(prefix) + cast(column.table.c.id + offsets[table], String)
     return column

@@ -44,7 +44,8 @@ def offered(tenant) -> bool:
 def card_policy():
     """The form of a tenant with card payments loads Stripe.js: its CSP must allow Stripe."""
     tenant = g.get("tenant")
-    if request.endpoint == "signup.form" and tenant is not None and offered(tenant):
+    # Cheap tests first: this runs on every sign-up request, and `offered` reads the environment.
+    if request.endpoint == "signup.form" and tenant is not None and "card" in tenant.payment_methods and offered(tenant):
         allow_stripe()
 
 

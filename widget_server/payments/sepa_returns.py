@@ -128,6 +128,15 @@ def check(notice: ReturnNotice) -> None:
         raise ReturnError("The fee cannot be negative.", field="fee")
 
 
+def _checked(notice: ReturnNotice, where: str) -> ReturnNotice:
+    """`check` for one line of a bank file: its problem names the line."""
+    try:
+        check(notice)
+    except ReturnError as exc:
+        raise ReturnError(f"{where}: {exc}") from None
+    return notice
+
+
 def book_return(session: Session, tenant_slug: str, notice: ReturnNotice, *, charge_fee: bool | None = None,
                 source: str = "api", actor: str = "merchant") -> Booked:
     """Book one returned debit (see the module docstring); the caller commits. ReturnError if it cannot be."""
@@ -246,13 +255,9 @@ def read_csv(text: str) -> list[ReturnNotice]:
         where = f"line {number}"
         if not row.get("end_to_end_id"):
             raise ReturnError(f"{where}: the end_to_end_id is empty")
-        notice = ReturnNotice(end_to_end_id=row["end_to_end_id"], reason_code=row.get("reason_code", "").upper(),
-                              return_date=_day(row.get("return_date", ""), where), fee_minor=_fee(row.get("fee", ""), where))
-        try:
-            check(notice)
-        except ReturnError as exc:
-            raise ReturnError(f"{where}: {exc}") from None
-        notices.append(notice)
+        notices.append(_checked(ReturnNotice(
+            end_to_end_id=row["end_to_end_id"], reason_code=row.get("reason_code", "").upper(),
+            return_date=_day(row.get("return_date", ""), where), fee_minor=_fee(row.get("fee", ""), where)), where))
     if not notices:
         raise ReturnError("the file lists no returned debit")
     return notices
@@ -317,13 +322,9 @@ def read_camt054(data: bytes) -> list[ReturnNotice]:
                     e2e = _text(tx, "Refs", "EndToEndId")
                     if not e2e or e2e == "NOTPROVIDED":
                         raise ReturnError(f"{where}: the returned debit has no end-to-end id")
-                    notice = ReturnNotice(end_to_end_id=e2e, reason_code=code.upper(), return_date=_day(day or "", where),
-                                          fee_minor=_fee_of(tx, where))
-                    try:
-                        check(notice)
-                    except ReturnError as exc:
-                        raise ReturnError(f"{where}: {exc}") from None
-                    notices.append(notice)
+                    notices.append(_checked(ReturnNotice(end_to_end_id=e2e, reason_code=code.upper(),
+                                                         return_date=_day(day or "", where), fee_minor=_fee_of(tx, where)),
+                                            where))
     if not notices:
         raise ReturnError("the camt.054 file lists no returned debit (no transaction with RtrInf)")
     return notices
