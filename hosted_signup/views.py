@@ -14,11 +14,12 @@ from widget_server.extensions import db, limiter
 from widget_server.storage.queries import by_public_id
 from widget_server.storage.models import Contract
 from widget_server.web import fields as field_forms
+from widget_server.web import page_cache
 from widget_server.web.errors import render_error
 from widget_server.web.session import csrf_token
 from widget_server.web.pages import page_url
 
-from . import bp, card, page_cache, payment_form, prefill as prefills
+from . import bp, card, payment_form, prefill as prefills
 
 SUBMISSION = re.compile(r"^[0-9a-f]{32}$")
 REMEMBERED_SIGNUPS = 5

@@ -9,13 +9,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-
-from functools import wraps
+from functools import partial, wraps
 
 from flask import current_app, g, request, session
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import tokens
@@ -114,7 +114,7 @@ def start(tenant: str, customer: Customer, *, return_url: str | None = None) -> 
     this tenant ends, so no key from before the sign-in works afterwards."""
     previous = current(tenant, refresh=False)
     if previous is not None:
-        previous.ended_at = utcnow()
+        _end(previous)
     key = secrets.token_urlsafe(32)
     visit = PortalSession(key_hash=_hash(key), tenant=tenant, customer_id=customer.id, return_url=return_url)
     db.session.add(visit)
@@ -132,25 +132,54 @@ def destination(flow: str | None) -> str:
     return "portal.overview"
 
 
-def current(tenant: str, refresh: bool = True) -> PortalSession | None:
+@dataclass(frozen=True)
+class Visit:
+    """A live portal session as pages read it: one indexed query, no ORM object to build."""
+
+    id: int
+    customer_id: int
+    return_url: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    customer_public_id: str
+    customer_locale: str
+
+
+# Built once: every portal page asks this, so it skips building and compiling the statement each time.
+_LIVE = (
+    select(PortalSession.id, PortalSession.customer_id, PortalSession.return_url, PortalSession.created_at,
+           PortalSession.last_seen_at, Customer.public_id, Customer.locale)
+    .join(Customer, Customer.id == PortalSession.customer_id)
+    .where(PortalSession.key_hash == bindparam("key_hash"), PortalSession.tenant == bindparam("tenant"),
+           PortalSession.ended_at.is_(None))
+)
+_ENDED = update(PortalSession).where(PortalSession.id == bindparam("visit")).values(ended_at=bindparam("at"))
+_SEEN = update(PortalSession).where(PortalSession.id == bindparam("visit")).values(last_seen_at=bindparam("at"))
+
+
+def _end(visit: Visit) -> None:
+    db.session.execute(_ENDED, {"visit": visit.id, "at": utcnow()})
+
+
+def current(tenant: str, refresh: bool = True) -> Visit | None:
     """The live portal session of this browser for this tenant, refreshed; None if absent or timed out."""
     key = (session.get(COOKIE_KEY) or {}).get(tenant)
     if not isinstance(key, str):
         return None
-    visit = db.session.scalar(select(PortalSession).where(PortalSession.key_hash == _hash(key), PortalSession.tenant == tenant,
-                                                          PortalSession.ended_at.is_(None)))
-    if visit is None:
+    row = db.session.execute(_LIVE, {"key_hash": _hash(key), "tenant": tenant}).first()
+    if row is None:
         return None
+    visit = Visit(*row)
     now = datetime.now(timezone.utc)
     idle = timedelta(minutes=current_app.config["WIDGET_PORTAL_IDLE_MINUTES"])
     lifetime = timedelta(hours=current_app.config["WIDGET_PORTAL_MAX_HOURS"])
     if now - visit.last_seen_at > idle or now - visit.created_at > lifetime:
-        visit.ended_at = now
+        _end(visit)
         db.session.commit()
         return None
     if refresh and now - visit.last_seen_at >= SEEN_PRECISION:
         # Recording every page view would make each one a write; a minute is precise enough for the idle timeout.
-        visit.last_seen_at = utcnow()
+        db.session.execute(_SEEN, {"visit": visit.id, "at": now})
         db.session.commit()
     return visit
 
@@ -158,13 +187,18 @@ def current(tenant: str, refresh: bool = True) -> PortalSession | None:
 def leave(tenant: str) -> None:
     visit = current(tenant)
     if visit is not None:
-        visit.ended_at = utcnow()
+        _end(visit)
         db.session.commit()
     session.pop(COOKIE_KEY, None)
 
 
-def signed_in(view):
-    """Portal pages need a live portal session: sets g.visit and g.customer, else answers 401."""
+def signed_in(view=None, *, load_customer: bool = True):
+    """Portal pages need a live portal session: sets g.visit and g.customer, else answers 401.
+
+    A page that reads the customer only sometimes (the cached overview) passes
+    `load_customer=False` and loads it itself when it needs it."""
+    if view is None:
+        return partial(signed_in, load_customer=load_customer)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -178,8 +212,9 @@ def signed_in(view):
             return render_error(401, _("Please open your customer account with the link you received from %(shop)s.",
                                        shop=g.tenant.brand.name), action=(sign_in, _("Sign in with your e-mail address")))
         g.visit = visit
-        g.customer = db.session.get(Customer, visit.customer_id)
-        g.customer_locale = g.customer.locale
+        g.customer_locale = visit.customer_locale
+        if load_customer:
+            g.customer = db.session.get(Customer, visit.customer_id)
         return view(*args, **kwargs)
 
     return wrapper

@@ -29,6 +29,11 @@ def _available() -> bool:
     return stripe_payments.card_available(g.tenant)
 
 
+def payable(tenant) -> bool:
+    """Whether the overview offers "Pay now by card" (part of its cache key: the keys may come and go)."""
+    return "card" in tenant.payment_methods and stripe_payments.card_available(tenant)
+
+
 def saved_card(customer):
     """The customer's default payment method if it is a card saved in Stripe."""
     method = customer.default_payment_method
@@ -50,7 +55,7 @@ def card_context():
 
 def _overview_values() -> dict | None:
     """For the overview's "Pay now by card" form: None unless the tenant offers cards."""
-    if g.get("tenant") is None or g.get("customer") is None or not _available():
+    if g.get("tenant") is None or g.get("customer") is None or not payable(g.tenant):
         return None
     method = saved_card(g.customer)
     return {"pay_url": page_url("portal.pay_now"), "card": card_label(method) if method else None}

@@ -4,10 +4,10 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..base import Base, UTCDateTime, public_id, utcnow
+from ..base import Base, Revised, UTCDateTime, public_id, utcnow
 
 
-class Contract(Base):
+class Contract(Revised, Base):
     __tablename__ = "contract"
     __table_args__ = (
         Index("ix_contract_tenant_status", "tenant", "status"),

@@ -4,10 +4,10 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..base import Base, JSONType, UTCDateTime, public_id, utcnow
+from ..base import Base, JSONType, Revised, UTCDateTime, public_id, utcnow
 
 
-class Customer(Base):
+class Customer(Revised, Base):
     __tablename__ = "customer"
     __table_args__ = (
         UniqueConstraint("tenant", "signup_key", name="uq_customer_tenant_signup_key"),
@@ -36,7 +36,7 @@ class Customer(Base):
         return next((m for m in self.payment_methods if m.is_default), None)
 
 
-class PaymentMethod(Base):
+class PaymentMethod(Revised, Base):
     """How a customer pays: bank transfer against invoices, a SEPA mandate, or a card saved in Stripe."""
 
     __tablename__ = "payment_method"

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..base import Base, UTCDateTime, public_id, utcnow
+from ..base import Base, Revised, UTCDateTime, public_id, utcnow
 
 
-class ContractDiscount(Base):
+class ContractDiscount(Revised, Base):
     __tablename__ = "contract_discount"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..base import Base, JSONType, UTCDateTime, public_id, utcnow
+from ..base import Base, JSONType, Revised, UTCDateTime, public_id, utcnow
 
 
-class Invoice(Base):
+class Invoice(Revised, Base):
     __tablename__ = "invoice"
     __table_args__ = (
         UniqueConstraint("tenant", "number", name="uq_invoice_tenant_number"),

@@ -1,10 +1,11 @@
-"""Rendered sign-up pages that are the same for every visitor, kept per process.
+"""Rendered pages kept per process, with per-visitor slots filled in per request.
 
-Rendering the form (its fields, the localized country list) is most of a
-request's cost, yet without a prefill or errors the page differs between
-visitors only in the CSRF token and the submission id. Those are rendered as
-slots and filled in per request. Entries belong to one Tenant object, so an
-edited theme (a new object) never serves an old page.
+Rendering is most of a page's cost, yet many pages differ between requests only in
+the CSRF token (and the sign-up form's submission id). Those are rendered as slots
+and filled in per request. Entries belong to one Tenant object, so an edited theme
+(a new object) never serves an old page. The sign-up form is kept per
+tenant/plan/language/day; the portal overview per customer and what it shows
+(widget_server.storage.revisions).
 """
 import threading
 from collections import OrderedDict
