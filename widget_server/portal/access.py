@@ -23,6 +23,7 @@ from ..extensions import db
 from ..storage.base import PUBLIC_ID, utcnow
 from ..storage.models import Customer, PortalSession, UsedToken
 from ..storage.queries import by_public_id
+from ..storage.revisions import stamp_columns
 
 PURPOSE = "portal-entry"
 COOKIE_KEY = "portal"  # in the Flask session: tenant slug -> portal session key
@@ -143,18 +144,20 @@ class Visit:
     last_seen_at: datetime
     customer_public_id: str
     customer_locale: str
+    stamp: tuple  # the customer's row revisions (storage/revisions.py), read in the same query
 
 
-# Built once: every portal page asks this, so it skips building and compiling the statement each time.
+# Built once and plain Core: every portal page asks this, so it skips building the statement and the ORM.
+_sessions, _customers = PortalSession.__table__.c, Customer.__table__.c
 _LIVE = (
-    select(PortalSession.id, PortalSession.customer_id, PortalSession.return_url, PortalSession.created_at,
-           PortalSession.last_seen_at, Customer.public_id, Customer.locale)
-    .join(Customer, Customer.id == PortalSession.customer_id)
-    .where(PortalSession.key_hash == bindparam("key_hash"), PortalSession.tenant == bindparam("tenant"),
-           PortalSession.ended_at.is_(None))
+    select(_sessions.id, _sessions.customer_id, _sessions.return_url, _sessions.created_at, _sessions.last_seen_at,
+           _customers.public_id, _customers.locale, *stamp_columns(_sessions.customer_id))
+    .join_from(PortalSession.__table__, Customer.__table__, _customers.id == _sessions.customer_id)
+    .where(_sessions.key_hash == bindparam("key_hash"), _sessions.tenant == bindparam("tenant"),
+           _sessions.ended_at.is_(None))
 )
-_ENDED = update(PortalSession).where(PortalSession.id == bindparam("visit")).values(ended_at=bindparam("at"))
-_SEEN = update(PortalSession).where(PortalSession.id == bindparam("visit")).values(last_seen_at=bindparam("at"))
+_ENDED = update(PortalSession.__table__).where(_sessions.id == bindparam("visit")).values(ended_at=bindparam("at"))
+_SEEN = update(PortalSession.__table__).where(_sessions.id == bindparam("visit")).values(last_seen_at=bindparam("at"))
 
 
 def _end(visit: Visit) -> None:
@@ -166,10 +169,11 @@ def current(tenant: str, refresh: bool = True) -> Visit | None:
     key = (session.get(COOKIE_KEY) or {}).get(tenant)
     if not isinstance(key, str):
         return None
-    row = db.session.execute(_LIVE, {"key_hash": _hash(key), "tenant": tenant}).first()
+    with db.reading() as connection:
+        row = connection.execute(_LIVE, {"key_hash": _hash(key), "tenant": tenant}).first()
     if row is None:
         return None
-    visit = Visit(*row)
+    visit = Visit(*row[:7], stamp=tuple(row[7:]))
     now = datetime.now(timezone.utc)
     idle = timedelta(minutes=current_app.config["WIDGET_PORTAL_IDLE_MINUTES"])
     lifetime = timedelta(hours=current_app.config["WIDGET_PORTAL_MAX_HOURS"])

@@ -3,10 +3,13 @@
 Plain SQLAlchemy 2 rather than Flask-SQLAlchemy so that models and billing/
 stay free of Flask; only this module knows about the app.
 """
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import current_app
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
@@ -55,6 +58,16 @@ class Database:
             # The connection died under us (database restart, network cut): the answer was already
             # given (a 503), so drop the session and let the pool replace the connection.
             self.session.registry.clear()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for a quick read: the request session's if it has one, else a pooled one given back
+        at once, so pages that only read (the cached portal overview) never build an ORM session."""
+        if self.session.registry.has():
+            yield self.session.connection()
+        else:
+            with self.engine.connect() as connection:
+                yield connection
 
     @property
     def engine(self) -> Engine:

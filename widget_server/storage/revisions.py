@@ -1,34 +1,49 @@
-"""How far one customer's rows have come, read in a single query: the key of pages cached per customer.
+"""How far one customer's rows have come, read in the same query as the portal session: the key of pages
+cached per customer.
 
 Customer, payment method, contract, discount and invoice rows count their updates (`Revised`);
-ledger entries are only ever added. So the sums of revisions, the highest ids and the row counts
-change whenever anything a customer's page shows may have changed, and reading them costs one
-indexed query instead of loading and rendering everything again.
+ledger entries are only ever added. So per table the sum of revisions, the highest id and the
+row count change whenever anything a customer's page shows may have changed, and reading them
+costs a few index lookups instead of loading and rendering everything again.
 """
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import String, bindparam, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from .models import Contract, ContractDiscount, Customer, Invoice, LedgerEntry, PaymentMethod
 
-_CUSTOMER = bindparam("customer")
+_contracts = Contract.__table__.c
 
 
-def _aggregate(name: str, model, owned):
-    revisions = func.sum(model.revision + 1) if hasattr(model, "revision") else literal(0)
-    return select(literal(name), func.coalesce(revisions, 0), func.coalesce(func.max(model.id), 0), func.count()).where(owned)
+def _summary(model, owned, *, via=None):
+    """"revisions:highest id:count" of the rows `owned` selects (joined to `via`), as one scalar subquery."""
+    table = model.__table__
+    revisions = func.sum(table.c.revision + literal_column("1")) if "revision" in table.c else literal_column("0")
+    parts = (func.coalesce(revisions, literal_column("0")), func.coalesce(func.max(table.c.id), literal_column("0")),
+             func.count())
+    text = cast(parts[0], String)
+    for part in parts[1:]:
+        text = text + literal_column("':'") + cast(part, String)
+    query = select(text).where(owned)
+    if via is not None:
+        query = query.select_from(table.join(via.__table__))
+    return query.correlate_except(*(t.__table__ for t in (model, via) if t is not None)).scalar_subquery()
 
 
-_STAMP = union_all(
-    _aggregate("customer", Customer, Customer.id == _CUSTOMER),
-    _aggregate("payment_method", PaymentMethod, PaymentMethod.customer_id == _CUSTOMER),
-    _aggregate("contract", Contract, Contract.customer_id == _CUSTOMER),
-    _aggregate("discount", ContractDiscount,
-               ContractDiscount.contract_id.in_(select(Contract.id).where(Contract.customer_id == _CUSTOMER))),
-    _aggregate("invoice", Invoice, Invoice.customer_id == _CUSTOMER),
-    _aggregate("ledger", LedgerEntry, LedgerEntry.customer_id == _CUSTOMER),
-)
+def stamp_columns(customer_id) -> list:
+    """One column per table; `customer_id` is a bound parameter or a column of the enclosing query."""
+    return [
+        _summary(Customer, Customer.__table__.c.id == customer_id).label("stamp_customer"),
+        _summary(PaymentMethod, PaymentMethod.__table__.c.customer_id == customer_id).label("stamp_payment_method"),
+        _summary(Contract, _contracts.customer_id == customer_id).label("stamp_contract"),
+        _summary(ContractDiscount, _contracts.customer_id == customer_id, via=Contract).label("stamp_discount"),
+        _summary(Invoice, Invoice.__table__.c.customer_id == customer_id).label("stamp_invoice"),
+        _summary(LedgerEntry, LedgerEntry.__table__.c.customer_id == customer_id).label("stamp_ledger"),
+    ]
+
+
+_STAMP = select(*stamp_columns(bindparam("customer")))
 
 
 def customer_stamp(session: Session, customer_id: int) -> tuple:
     """Equal stamps mean none of the customer's rows changed in between (within one database)."""
-    return tuple(sorted(tuple(row) for row in session.execute(_STAMP, {"customer": customer_id})))
+    return tuple(session.connection().execute(_STAMP, {"customer": customer_id}).one())
