@@ -117,16 +117,16 @@ def billing():
 
 @billing.command("run")
 @click.option("--date", "up_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Bill everything due up to this day (default: today).")
+              help="Bill everything due up to this day, for every tenant (default: each tenant's today "
+                   "in its billing time zone).")
 @with_appcontext
 def billing_run(up_to):
     """Bill every period that has started up to --date; running it twice bills nothing twice."""
-    from datetime import date
-
-    from .worker.jobs import run_billing
-    day = up_to.date() if up_to else date.today()
+    from .worker.jobs import days_text, run_billing
+    day = up_to.date() if up_to else None
     result = run_billing(day)
-    click.echo(f"billed {result.contracts} contract(s) up to {day.isoformat()}: {result.invoices} invoice(s)")
+    click.echo(f"billed {result.contracts} contract(s) up to {days_text(day, result.up_to)}: "
+               f"{result.invoices} invoice(s)")
     if result.skipped:
         click.echo(f"skipped {result.skipped} contract(s) whose theme is missing or broken (see `themes check`)", err=True)
 

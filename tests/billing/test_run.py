@@ -1,11 +1,13 @@
 """The billing run over real contracts: periods, numbers, ledger, idempotency."""
 from datetime import date
 
+import time_machine
 from sqlalchemy import func, select
 
 from widget_server.billing.run import bill_due
 from widget_server.storage.models import Contract, Invoice, LedgerEntry, OutboxEvent
 
+from tests.billing.test_tenant_days import bills_in, utc
 from tests.conftest import SIGNUP_FIELDS
 
 def count(session, model):
@@ -76,6 +78,69 @@ def test_broken_tenant_is_skipped_not_fatal(session, sign_up, tenants):
     result = bill_due(session, lambda slug: None, date(2026, 2, 1))
     assert result.skipped == 1 and count(session, Invoice) == 0
     assert bill_due(session, tenants, date(2026, 2, 1)).invoices == 2
+
+
+def invoiced(session) -> list[int]:
+    return sorted(session.scalars(select(Invoice.contract_id)))
+
+
+def test_without_a_date_each_tenant_is_billed_up_to_its_own_today(session, sign_up, tenants, themes_dir):
+    bills_in(themes_dir, "demo", "Pacific/Auckland")
+    bills_in(themes_dir, "fjord", "America/Los_Angeles")
+    auckland_today = sign_up("pro", on=date(2026, 3, 2))
+    auckland_tomorrow = sign_up("pro", on=date(2026, 3, 3))
+    los_angeles_today = sign_up("mellan", on=date(2026, 3, 1), tenant="fjord")
+    los_angeles_tomorrow = sign_up("mellan", on=date(2026, 3, 2), tenant="fjord")
+    # The server's (UTC) date is 1 March; in Auckland it is 2 March 01:00, in Los Angeles 1 March 04:00.
+    with time_machine.travel(utc(2026, 3, 1, 12, 0), tick=False):
+        result = bill_due(session, tenants)
+        again = bill_due(session, tenants)
+    assert invoiced(session) == [auckland_today.id, los_angeles_today.id]
+    assert (result.contracts, result.invoices, result.skipped) == (2, 2, 0)
+    assert result.up_to == {"demo": date(2026, 3, 2), "fjord": date(2026, 3, 1)}
+    assert (again.contracts, again.invoices) == (0, 0)
+    issued = session.scalar(select(Invoice.issue_date).where(Invoice.contract_id == auckland_today.id))
+    assert issued == date(2026, 3, 2)
+
+    with time_machine.travel(utc(2026, 3, 2, 12, 0), tick=False):  # a day later, everywhere
+        assert bill_due(session, tenants).invoices == 2
+    assert invoiced(session) == sorted([auckland_today.id, auckland_tomorrow.id, los_angeles_today.id,
+                                        los_angeles_tomorrow.id])
+
+
+def test_a_tenant_behind_the_server_is_not_billed_a_day_early(session, sign_up, tenants, themes_dir):
+    bills_in(themes_dir, "fjord", "America/Los_Angeles")
+    berlin = sign_up("pro", on=date(2026, 3, 1))
+    los_angeles = sign_up("mellan", on=date(2026, 3, 1), tenant="fjord")
+    with time_machine.travel(utc(2026, 3, 1, 5, 0), tick=False):  # Berlin: 1 March 06:00; Los Angeles: 28 Feb 21:00
+        assert bill_due(session, tenants).up_to == {"demo": date(2026, 3, 1), "fjord": date(2026, 2, 28)}
+    assert invoiced(session) == [berlin.id]
+    with time_machine.travel(utc(2026, 3, 1, 8, 0), tick=False):  # midnight in Los Angeles
+        assert bill_due(session, tenants).invoices == 1
+    assert invoiced(session) == [berlin.id, los_angeles.id]
+
+
+def test_a_given_date_bills_every_tenant_up_to_that_day(session, sign_up, tenants, themes_dir):
+    bills_in(themes_dir, "demo", "Pacific/Auckland")
+    sign_up("pro", on=date(2026, 3, 2))
+    los_angeles = sign_up("mellan", on=date(2026, 3, 1), tenant="fjord")
+    with time_machine.travel(utc(2026, 3, 1, 12, 0), tick=False):  # 2 March in Auckland
+        result = bill_due(session, tenants, date(2026, 3, 1))
+    assert invoiced(session) == [los_angeles.id]
+    assert result.up_to == {"fjord": date(2026, 3, 1)}  # demo had nothing due by then
+
+
+def test_without_a_date_contracts_of_unavailable_tenants_are_skipped(session, sign_up, tenants, themes_dir):
+    bills_in(themes_dir, "demo", "Pacific/Auckland")
+    demo = sign_up("pro", on=date(2026, 3, 2))
+    sign_up("mellan", on=date(2026, 3, 1), tenant="fjord")
+    sign_up("mellan", on=date(2026, 3, 2), tenant="fjord")
+    only_demo = lambda slug: tenants(slug) if slug == "demo" else None  # noqa: E731
+    with time_machine.travel(utc(2026, 3, 1, 12, 0), tick=False):
+        result = bill_due(session, only_demo)
+    # a tenant that cannot be read has no time zone: skipped is what is due by the latest today anywhere
+    assert (result.contracts, result.invoices, result.skipped) == (1, 1, 2)
+    assert invoiced(session) == [demo.id]
 
 
 def test_billing_run_command_is_idempotent(app, sign_up, session):

@@ -1,6 +1,5 @@
 """The daily card charge job: renewals of card customers charged off-session after the billing run,
 once, against the fake Stripe (real `stripe` library) and the test database."""
-import uuid
 from datetime import date, datetime
 
 import pytest
@@ -9,19 +8,9 @@ from sqlalchemy import func, select
 from tests.payments.fake_stripe import DECLINED_CARD, fake_stripe  # noqa: F401  (fixture)
 from widget_server.billing.contracts import PaymentChoice
 from widget_server.billing.run import bill_due
-from widget_server.extensions import jobs
 from widget_server.payments import stripe as stripe_payments
 from widget_server.storage.models import Invoice, OutboxEvent, Payment
 from widget_server.worker import jobs as job_functions
-
-
-@pytest.fixture
-def worker_app(app, tmp_path):
-    app.config.update(WIDGET_JOBS_DB=str(tmp_path / "jobs.sqlite3"), WIDGET_JOBS_QUEUE=f"test-{uuid.uuid4().hex[:12]}",
-                      WIDGET_MAIL_DIR=str(tmp_path / "mail"))
-    jobs.init_app(app)
-    yield app
-    jobs.flush()
 
 
 @pytest.fixture

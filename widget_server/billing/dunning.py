@@ -11,11 +11,14 @@ When the last stage is reached, the merchant is told: an outbox event
 `invoice.dunning_exhausted` (delivered as a webhook) and an audit event. The
 contract is not touched; what happens to it is the merchant's decision.
 
+Overdue means overdue in the tenant's time zone: a run without an explicit day takes
+each tenant's own today (see tenant_days), as the billing run does.
+
 Each invoice is one transaction: two runs at the same time cannot remind twice
 (the second one's insert fails on the unique key and is rolled back).
 """
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from ..storage.base import utcnow
 from ..storage.models import AuditEvent, DunningNotice, EmailMessage, Invoice, LedgerEntry, OutboxEvent
+from .tenant_days import TenantDays
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,7 @@ class DunningResult:
     reminders: int = 0
     exhausted: int = 0
     skipped: int = 0  # invoices whose tenant is unavailable right now
+    as_of: dict[str, date] = field(default_factory=dict)  # slug -> the day it was dunned as of, per tenant looked at
 
 
 def stages_of(tenant) -> tuple[int, ...]:
@@ -94,14 +99,18 @@ def remind(session: Session, invoice: Invoice, stages: tuple[int, ...], owed_min
     return True, exhausted
 
 
-def remind_overdue(session: Session, tenants: Callable[[str], object | None], day: date,
+def remind_overdue(session: Session, tenants: Callable[[str], object | None], day: date | None = None,
                    batch_size: int = 200) -> DunningResult:
-    """Record every dunning stage reached by `day`. `tenants(slug)` returns the Tenant or None if unavailable."""
+    """Record every dunning stage reached by `day` for every tenant or, without it, by each tenant's own today.
+
+    `tenants(slug)` returns the Tenant or None if unavailable."""
     result = DunningResult()
+    days = TenantDays(day)
     after_id = 0
     while True:
-        invoices = _overdue(session, day, after_id, batch_size)
+        invoices = _overdue(session, days.bound, after_id, batch_size)
         if not invoices:
+            result.as_of = dict(days.used)
             return result
         owed = _outstanding(session, [invoice.id for invoice in invoices])
         ids = [invoice.id for invoice in invoices]
@@ -114,8 +123,11 @@ def remind_overdue(session: Session, tenants: Callable[[str], object | None], da
             if tenant is None or tenant.billing is None:
                 result.skipped += 1
                 continue
+            today = days.of(tenant)
+            if invoice.due_date >= today:
+                continue  # not overdue yet where the tenant is
             try:
-                reminded, exhausted = remind(session, invoice, stages_of(tenant), owed.get(invoice_id, 0), day)
+                reminded, exhausted = remind(session, invoice, stages_of(tenant), owed.get(invoice_id, 0), today)
                 session.commit()
             except IntegrityError:
                 session.rollback()  # another run recorded this stage a moment ago

@@ -1,5 +1,8 @@
 """The billing run: invoice every period that has started up to a date. Idempotent.
 
+The date is each tenant's own today (Tenant.today(), in its billing time zone) unless
+the caller names one day for all tenants (see tenant_days).
+
 Contracts are read in batches by id and each batch is one transaction: its
 invoices, ledger entries, outbox events and the contracts' next billing dates
 commit together, so running twice bills nothing twice. On PostgreSQL, two
@@ -7,7 +10,7 @@ processes share the work (FOR UPDATE SKIP LOCKED); everywhere, a unique
 (contract, period) constraint is the last line of defence.
 """
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
@@ -19,6 +22,7 @@ from ..storage.models import Contract, Customer
 from . import discounts, lifecycle
 from .invoices import Draft, LineSpec, issue
 from .periods import period_end
+from .tenant_days import TenantDays
 
 log = logging.getLogger(__name__)
 BILLABLE = ("trial", "active", "cancellation_pending", "paused")
@@ -30,6 +34,7 @@ class RunResult:
     contracts: int = 0
     invoices: int = 0
     skipped: int = 0  # contracts whose tenant or plan is unavailable right now
+    up_to: dict[str, date] = field(default_factory=dict)  # slug -> the day it was billed up to, per tenant looked at
 
 
 def _plan_name(tenant, contract) -> str:
@@ -94,21 +99,25 @@ def _due(session: Session, up_to: date, after_id: int, batch_size: int) -> list[
     return list(session.scalars(stmt))
 
 
-def bill_due(session: Session, tenants: Callable[[str], object | None], up_to: date, batch_size: int = 500) -> RunResult:
-    """Bill everything due up to `up_to`. `tenants(slug)` returns the Tenant or None if unavailable."""
+def bill_due(session: Session, tenants: Callable[[str], object | None], up_to: date | None = None,
+             batch_size: int = 500) -> RunResult:
+    """Bill everything due up to `up_to` for every tenant or, without it, each tenant up to its own today.
+
+    `tenants(slug)` returns the Tenant or None if unavailable."""
     result = RunResult()
+    days = TenantDays(up_to)
     after_id = 0
     while True:
         for attempt in range(RETRIES):
             try:
-                contracts = _due(session, up_to, after_id, batch_size)
+                contracts = _due(session, days.bound, after_id, batch_size)
                 drafts, billed, skipped = [], 0, 0
                 for contract in contracts:
                     tenant = tenants(contract.tenant)
                     if tenant is None or tenant.billing is None:
                         skipped += 1
                         continue
-                    new = drafts_for(session, contract, tenant, up_to)
+                    new = drafts_for(session, contract, tenant, days.of(tenant))  # none if due only later there
                     drafts.extend(new)
                     billed += bool(new)
                 invoices = issue(session, drafts) if drafts else []
@@ -121,6 +130,7 @@ def bill_due(session: Session, tenants: Callable[[str], object | None], up_to: d
                 if attempt == RETRIES - 1:
                     raise
         if not contracts:
+            result.up_to = dict(days.used)
             return result
         result.contracts += billed
         result.invoices += len(invoices)

@@ -1,7 +1,6 @@
 """`widget-server worker` (runs the jobs) and `widget-server dunning run`."""
 import logging
 import sys
-from datetime import date
 
 import click
 from flask import current_app
@@ -34,15 +33,15 @@ def dunning():
 
 @dunning.command("run")
 @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Remind as of this day (default: today).")
+              help="Remind as of this day, for every tenant (default: each tenant's today in its billing time zone).")
 @with_appcontext
 def dunning_run(on):
     """Record every reminder stage reached and queue its e-mail; running it twice reminds nobody twice."""
-    from .jobs import run_dunning, send_emails
-    day = on.date() if on else date.today()
+    from .jobs import days_text, run_dunning, send_emails
+    day = on.date() if on else None
     result = run_dunning(day)
-    click.echo(f"dunning as of {day.isoformat()}: {result.reminders} reminder(s), {result.exhausted} invoice(s) "
-               f"past the last stage")
+    click.echo(f"dunning as of {days_text(day, result.as_of)}: {result.reminders} reminder(s), {result.exhausted} "
+               f"invoice(s) past the last stage")
     if result.skipped:
         click.echo(f"skipped {result.skipped} invoice(s) whose theme is missing or broken (see `themes check`)", err=True)
     if result.reminders:

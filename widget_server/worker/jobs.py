@@ -1,10 +1,10 @@
 """The jobs `widget-server worker` runs.
 
 Periodic (times in UTC):
-- billing_run      daily at WIDGET_BILLING_RUN_AT (02:00): bills everything due up to today,
-                   as `widget-server billing run` does;
-- dunning_run      daily at WIDGET_DUNNING_RUN_AT (07:00): reminders for overdue invoices,
-                   as `widget-server dunning run` does;
+- billing_run      daily at WIDGET_BILLING_RUN_AT (02:00): bills everything due up to each tenant's
+                   today (in its billing time zone), as `widget-server billing run` does;
+- dunning_run      daily at WIDGET_DUNNING_RUN_AT (07:00): reminders for invoices overdue as of each
+                   tenant's today, as `widget-server dunning run` does;
 - card_charges     daily at WIDGET_CARD_CHARGE_RUN_AT (03:00, after the billing run): charges the
                    due open invoices of card customers to their saved cards, for every tenant with
                    a Stripe secret key (payments.stripe.charge_due; charged once, see there);
@@ -54,11 +54,22 @@ def tenant_or_none(slug: str):
 # The work itself, callable from commands and tests (inside an app context).
 
 def run_billing(day: date | None = None) -> RunResult:
-    return bill_due(db.session, tenant_or_none, day or date.today())
+    """Bill up to `day` for every tenant, or (None) each tenant up to its own today."""
+    return bill_due(db.session, tenant_or_none, day)
 
 
 def run_dunning(day: date | None = None) -> DunningResult:
-    return remind_overdue(db.session, tenant_or_none, day or date.today())
+    """Remind as of `day` for every tenant, or (None) as of each tenant's own today."""
+    return remind_overdue(db.session, tenant_or_none, day)
+
+
+def days_text(day: date | None, days: dict[str, date]) -> str:
+    """The day(s) a run went up to, for its log line: '2026-03-01', or each tenant's own today."""
+    if day is not None:
+        return day.isoformat()
+    if not days:
+        return "each tenant's today"
+    return "each tenant's today (" + ", ".join(f"{slug} {d.isoformat()}" for slug, d in sorted(days.items())) + ")"
 
 
 def run_dispatch() -> outbox.DispatchResult:
@@ -80,20 +91,18 @@ def run_emails() -> emails.SendResult:
 
 @jobs.periodic_job(daily_at("WIDGET_BILLING_RUN_AT"))
 def billing_run():
-    day = date.today()
-    result = run_billing(day)
-    log.info("billing run up to %s: %d contract(s), %d invoice(s), %d skipped", day, result.contracts,
-             result.invoices, result.skipped)
+    result = run_billing()
+    log.info("billing run up to %s: %d contract(s), %d invoice(s), %d skipped", days_text(None, result.up_to),
+             result.contracts, result.invoices, result.skipped)
     if result.invoices:
         dispatch_outbox()
 
 
 @jobs.periodic_job(daily_at("WIDGET_DUNNING_RUN_AT"))
 def dunning_run():
-    day = date.today()
-    result = run_dunning(day)
-    log.info("dunning run on %s: %d reminder(s), %d exhausted, %d skipped", day, result.reminders,
-             result.exhausted, result.skipped)
+    result = run_dunning()
+    log.info("dunning run as of %s: %d reminder(s), %d exhausted, %d skipped", days_text(None, result.as_of),
+             result.reminders, result.exhausted, result.skipped)
     if result.reminders:
         send_emails()
     if result.exhausted:
