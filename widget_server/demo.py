@@ -1,6 +1,4 @@
 """`widget-server demo`: sample customers for the demo tenant, created once (fixed sign-up keys)."""
-from datetime import date
-
 from flask import current_app
 
 from .billing.contracts import PaymentChoice, find_by_signup_key, start_contract
@@ -23,7 +21,7 @@ def refresh() -> list[str]:
         contract = find_by_signup_key(db.session, tenant.slug, key)
         if contract is None:
             contract = start_contract(db.session, tenant=tenant.slug, plan=tenant.plan(plan_id), email=fields["email"],
-                                      locale=locale, fields=fields, payment=payment, signup_key=key, today=date.today())
+                                      locale=locale, fields=fields, payment=payment, signup_key=key, today=tenant.today())
             db.session.commit()
             lines.append(f"created demo customer {contract.customer.public_id} ({fields['email']}, plan {plan_id})")
         else:

@@ -1,5 +1,4 @@
 """Invoices, payments and balances of the calling tenant's customers."""
-from datetime import date
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
@@ -104,7 +103,7 @@ def create_payment(data):
     try:
         payment, created = record_payment(
             db.session, customer=customer, amount_minor=to_minor(amount, data["currency"]), currency=data["currency"],
-            received_on=data.get("received_on") or date.today(), method=data["method"], reference=data.get("reference"),
+            received_on=data.get("received_on") or current_tenant().today(), method=data["method"], reference=data.get("reference"),
             external_id=data.get("external_id"), invoice=invoice)
     except BillingError as exc:
         db.session.rollback()

@@ -1,5 +1,5 @@
 """POST /api/v1/signup-links: pre-filled, signed sign-up links."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from flask import current_app
@@ -49,7 +49,7 @@ def _check(tenant, data) -> tuple[dict, dict]:
             form[name] = "1" if value is True else "" if value is False else value
     chosen = [f for f in tenant.fields if f.name in form]
     values, field_errors, _typed_values = field_forms.validate(
-        chosen, form, locked={}, default_country=tenant.default_country, today=date.today())
+        chosen, form, locked={}, default_country=tenant.default_country, today=tenant.today())
     prefill_errors.update({name: [message] for name, message in field_errors.items()})
     for name in dict.fromkeys(data["locked"]):
         if name not in data["prefill"]:
