@@ -6,9 +6,11 @@ from flask import current_app
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 PURPOSES = {
-    # purpose: config key of its max age in seconds
+    # purpose: config key of its max age in seconds, or the seconds themselves when not a setting
     "signup-prefill": "WIDGET_SIGNUP_LINK_MAX_AGE",
     "portal-entry": "WIDGET_PORTAL_LINK_MAX_AGE",
+    # The embedded portal's hand-off to a new tab: needed only between the frame's notice and the click.
+    "portal-handoff": 120,
 }
 
 
@@ -28,7 +30,8 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 
 def max_age(purpose: str) -> int:
-    return int(current_app.config[PURPOSES[purpose]])
+    setting = PURPOSES[purpose]
+    return setting if isinstance(setting, int) else int(current_app.config[setting])
 
 
 def sign(purpose: str, tenant: str, payload: dict) -> str:

@@ -27,3 +27,4 @@ from . import pause  # noqa: E402,F401
 from . import card  # noqa: E402,F401
 from . import cancel  # noqa: E402,F401
 from . import data_export  # noqa: E402,F401
+from . import handoff  # noqa: E402,F401

@@ -1,41 +1,37 @@
 """Routes of the portal (CONTRACT.md: /t/<t>/portal/enter, /t/<t>/portal/)."""
 from flask import g, redirect, render_template, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from ..billing.ledger import balance
 from ..billing.money import from_minor
 from ..extensions import db
 from ..storage.models import Customer
 from ..web import page_cache
+from ..web.embedding import parent_origin
 from ..web.pages import page_url
 from ..web.session import csrf_token
-from . import access, bp, card, login
+from . import access, bp, card, handoff
 
 
 @bp.get("/enter")
 def enter():
     """A one-time link from the merchant: a new portal session, then the page the link asked for.
 
+    Inside a merchant's frame the way to that page passes the hand-off check (handoff.py): where the
+    browser refuses our cookie in the frame, the customer continues signed in in a new tab instead.
     A refused link does not dead-end: the page says why, in the customer's language, and offers
     the e-mail sign-in, which opens the same page afterwards."""
     token = request.args.get("token", "")
     try:
-        _visit, payload = access.enter(g.tenant, token)
+        visit, payload = access.enter(g.tenant, token)
     except access.EntryRefused as refused:
         deep = access.deep_link(g.tenant.slug, token)
-        if deep.get("locale"):
-            g.customer_locale = deep["locale"]  # the page speaks the language the merchant asked for
-        messages = {
-            "expired": _("This link has expired. Links to your customer account are valid for a short time only; "
-                         "please ask for a new one."),
-            "used": _("This link has already been used. For your security each link works only once; "
-                      "please ask for a new one."),
-            "invalid": _("This link is not valid. Please ask for a new one."),
-        }
-        notice = messages[refused.reason] + " " + _("Or enter your e-mail address and we will send you a sign-in link.")
-        return login.login_form(400, notice=notice, deep={**deep, "entry": token} if deep else {})
+        return handoff.refused(refused.reason, {**deep, "entry": token} if deep else {})
     extra = {"lang": payload["locale"]} if payload.get("locale") in g.tenant.languages else {}
+    if parent_origin(g.tenant):
+        check = handoff.issue(g.tenant.slug, visit, customer=str(payload["customer"]), flow=payload.get("flow"),
+                              locale=payload.get("locale"))
+        return redirect(page_url("portal.handoff_check", handoff=check, **extra))
     return redirect(page_url(access.destination(payload.get("flow")), **extra))
 
 

@@ -3,7 +3,7 @@
 The request id is the caller's `X-Request-ID` (when it looks like one) or a new
 one, made only when something is logged, so quiet requests pay nothing for it.
 Every line passes through `redact`, which removes what must never reach a log:
-tokens and keys (query strings, bearer headers, key=value pairs), passwords and
+tokens, hand-offs and keys (query strings, bearer headers, key=value pairs), passwords and
 IBANs (country, check digits and the last four digits stay).
 """
 import logging
@@ -16,7 +16,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 _SECRET_VALUE = re.compile(
-    r"(?i)\b(token|prefill|api[_-]?key|secret|password|passwd|signature|csrf_token|key)(=|:\s*|\"\s*:\s*\")([^\s&\"',;]+)")
+    r"(?i)\b(token|handoff|prefill|api[_-]?key|secret|password|passwd|signature|csrf_token|key)(=|:\s*|\"\s*:\s*\")([^\s&\"',;]+)")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/\-]+=*")
 _IBAN = re.compile(r"\b([A-Z]{2}\d{2})((?:\s?[A-Z0-9]){7,26})\b")
 _LONG_TOKEN = re.compile(r"\b[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{16,}\b")  # itsdangerous tokens
