@@ -27,10 +27,13 @@ def test_everything_else_refuses_framing(client):
         assert response.headers["X-Frame-Options"] == "DENY", url
 
 
-def test_no_inline_script_or_style_is_allowed(client):
+def test_inline_script_or_style_only_with_the_responses_nonce(client):
+    """More in test_csp_nonce.py: every page, the nonce on inline elements, page caches."""
     policy = csp(client.get("/t/demo/signup/basic"))
-    assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
+    [nonce] = [source for source in policy["script-src"] if source.startswith("'nonce-")]
+    assert policy["script-src"] == ["'self'", nonce] and policy["style-src"] == ["'self'", nonce]
     assert policy["default-src"] == ["'none'"]
+    assert csp(client.get("/t/demo/signup/basic"))["script-src"] != policy["script-src"]  # fresh per response
     page = client.get("/t/demo/signup/basic").get_data(as_text=True)
     assert "<script>" not in page and " style=" not in page and "<style" not in page
 

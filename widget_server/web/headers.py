@@ -8,15 +8,32 @@ merchant's iframe the visitor must see the error, not a frame the browser refuse
 Card pages (sign-up with card, portal card page) of tenants with Stripe call `allow_stripe`:
 their policy also allows Stripe.js, its frames and its API (config STRIPE_CSP_SOURCES plus
 the origin of WIDGET_STRIPE_JS_URL). No other page, and no other tenant, gets them.
+
+Every policy carries a fresh nonce in script-src and style-src, so a template that really
+needs an inline <script> or <style> writes `nonce="{{ csp_nonce() }}"`; nothing else inline
+runs ('unsafe-inline' never appears, and nonces do not cover style="" or on...="" attributes).
+Rendered pages are cached across visitors (web/page_cache.py: the sign-up form, the portal
+overview), so `csp_nonce()` never returns the nonce itself: it returns a slot, a marker derived
+from the secret key, and `set_headers` swaps that slot for the response's nonce in the body
+when it writes the header. Every cache is therefore safe without knowing about nonces, and
+header and page always agree. The slot must stay secret, or injected markup could write it and
+be given the nonce: it is an HMAC of the secret key (the same in every process, so a cache
+shared between processes works too) and does not leave the server, as every body held in
+memory is filled (a few microseconds for a page). Streamed and file bodies are not, so
+templates rendered that way must not call `csp_nonce()`.
 """
+import hashlib
+import hmac
+import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
 
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self' {nonce}; style-src 'self' {nonce}; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
 )
+_NONCE = "\x00"  # where a cached policy takes the response's 'nonce-...' source
 
 
 # Blueprints whose pages are meant to be embedded (CONTRACT.md: sign-up and portal).
@@ -62,22 +79,41 @@ _policies: dict[tuple[str, ...] | None, str] = {}
 
 
 def _policy(ancestors: tuple[str, ...] | None) -> str:
-    """The CSP for a frame-ancestors list, formatted once per list (headers go on every response)."""
+    """The CSP for a frame-ancestors list with _NONCE where the nonce goes, formatted once per list
+    (headers go on every response)."""
     found = _policies.get(ancestors)
     if found is None:
-        found = _policies[ancestors] = CSP.format(ancestors=" ".join(ancestors) if ancestors else "'none'")
+        found = _policies[ancestors] = CSP.format(ancestors=" ".join(ancestors) if ancestors else "'none'", nonce=_NONCE)
     return found
+
+
+def csp_nonce() -> str:
+    """For templates: `<script nonce="{{ csp_nonce() }}">`. The slot that set_headers fills with this
+    response's nonce (see the module docstring: rendered pages may be cached across visitors)."""
+    return current_app.extensions["csp_nonce_slot"]
+
+
+def _fill_nonce(response, nonce: str) -> None:
+    """Puts this response's nonce where the page called csp_nonce(), wherever it was rendered or cached."""
+    if response.direct_passthrough or not response.is_sequence:  # files and streams: not rendered pages
+        return
+    body = response.get_data()
+    slot = current_app.extensions["csp_nonce_slot_bytes"]
+    if slot in body:
+        response.set_data(body.replace(slot, nonce.encode()))
 
 
 def set_headers(response):
     """Adds the security headers a view did not set itself."""
     headers = response.headers
     present = {key.lower() for key, _ in headers}
+    nonce = secrets.token_urlsafe(16)
+    _fill_nonce(response, nonce)
     ancestors = _frame_ancestors()
     policy = _policy(ancestors)
     if ancestors and g.get("stripe_csp"):  # a card page of a tenant with Stripe (allow_stripe)
         policy = _with_stripe(policy)
-    wanted = [("Content-Security-Policy", policy), *_FIXED]
+    wanted = [("Content-Security-Policy", policy.replace(_NONCE, f"'nonce-{nonce}'")), *_FIXED]
     if not ancestors:
         wanted.append(("X-Frame-Options", "DENY"))
     if request.is_secure:
@@ -89,4 +125,10 @@ def set_headers(response):
 
 
 def init_app(app) -> None:
+    key = app.config["SECRET_KEY"]
+    key = key if isinstance(key, bytes) else str(key).encode()
+    slot = hmac.new(key, b"widget csp nonce slot", hashlib.sha256).hexdigest()[:32]
+    app.extensions["csp_nonce_slot"] = slot
+    app.extensions["csp_nonce_slot_bytes"] = slot.encode()
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(set_headers)
