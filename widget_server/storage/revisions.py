@@ -15,7 +15,7 @@ _contracts = Contract.__table__.c
 
 
 def _summary(model, owned, *, via=None):
-    """"revisions:highest id:count" of the rows `owned` selects (joined to `via`), as one scalar subquery."""
+    """The text 'revisions:highest id:count' of the rows `owned` selects (joined to `via`): one scalar subquery."""
     table = model.__table__
     revisions = func.sum(table.c.revision + literal_column("1")) if "revision" in table.c else literal_column("0")
     parts = (func.coalesce(revisions, literal_column("0")), func.coalesce(func.max(table.c.id), literal_column("0")),
