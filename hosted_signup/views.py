@@ -118,9 +118,9 @@ def _fresh_form(plan, found):
     """The empty form, from the page cache with this visitor's CSRF token and submission id."""
     tenant = g.tenant
     key = ("form", tenant.slug, plan.id, str(get_locale()), tenant.today(), request.query_string, card.offered(tenant))
-    html = page_cache.pages.get(tenant, key, lambda: _render_form(
-        plan, found, values={}, errors={}, payment={}, submission=page_cache.SUBMISSION_SLOT, csrf=page_cache.CSRF_SLOT))
-    return html.replace(page_cache.CSRF_SLOT, csrf_token()).replace(page_cache.SUBMISSION_SLOT, uuid.uuid4().hex)
+    return page_cache.pages.get(tenant, key, lambda: _render_form(
+        plan, found, values={}, errors={}, payment={}, submission=page_cache.SUBMISSION_SLOT, csrf=page_cache.CSRF_SLOT),
+        csrf=csrf_token(), submission=uuid.uuid4().hex)
 
 
 def _render_form(plan, found, *, values, errors, payment, submission, consent=False, csrf=None):

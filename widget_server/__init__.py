@@ -8,13 +8,14 @@ from flask import Flask
 
 from . import config as settings
 from .extensions import babel, csrf, db, jobs
+from .flask_app import WidgetFlask
 from .i18n import select_locale, shipped_languages
 from .tenants import ThemeRegistry
 from .web.session import SigningSessionInterface
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=os.environ.get("WIDGET_INSTANCE_PATH") or None,
+    app = WidgetFlask(__name__, instance_path=os.environ.get("WIDGET_INSTANCE_PATH") or None,
                 template_folder="web/templates", static_folder="web/static")
     app.config.from_mapping(settings.from_env(app.instance_path))
     if config:

@@ -51,8 +51,7 @@ def overview():
     today = tenant.today()
     key = ("portal.overview", visit.customer_id, visit.customer_public_id, visit.stamp,
            today, str(get_locale()), request.query_string, visit.return_url, card.payable(tenant))
-    html = overviews.get(tenant, key, lambda: _render_overview(tenant, visit.customer_id, today))
-    return html.replace(page_cache.CSRF_SLOT, csrf_token())
+    return overviews.get(tenant, key, lambda: _render_overview(tenant, visit.customer_id, today), csrf=csrf_token())
 
 
 def _render_overview(tenant, customer_id: int, today) -> str:

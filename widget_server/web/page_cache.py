@@ -7,11 +7,14 @@ and filled in per request. Entries belong to one Tenant object, so an edited the
 tenant/plan/language/day; the portal overview per customer and what it shows
 (widget_server.storage.revisions).
 """
+import re
 import threading
 from collections import OrderedDict
 
 CSRF_SLOT = "__widget_csrf_slot__"
 SUBMISSION_SLOT = "__widget_submission_slot__"
+_SLOTS = {CSRF_SLOT: "csrf", SUBMISSION_SLOT: "submission"}
+_SLOT = re.compile("(" + "|".join(_SLOTS) + ")")
 
 
 class PageCache:
@@ -20,19 +23,25 @@ class PageCache:
         self._pages: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, tenant, key, render) -> str:
+    def get(self, tenant, key, render, **slots: str) -> str:
+        """The page for `key`, rendered by `render()` once per Tenant object, with its slots filled
+        from `slots` (csrf=..., submission=...). Pages are kept split at their slots, so filling
+        them is one join rather than a search through the whole page per slot."""
         with self._lock:
             found = self._pages.get(key)
             if found is not None and found[0] is tenant:
                 self._pages.move_to_end(key)
-                return found[1]
-        html = render()
-        with self._lock:
-            self._pages[key] = (tenant, html)
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-        return html
+                parts = found[1]
+            else:
+                parts = None
+        if parts is None:
+            parts = tuple(_SLOTS.get(part, part) if i % 2 else part for i, part in enumerate(_SLOT.split(render())))
+            with self._lock:
+                self._pages[key] = (tenant, parts)
+                self._pages.move_to_end(key)
+                while len(self._pages) > self.size:
+                    self._pages.popitem(last=False)
+        return "".join([slots[part] if i % 2 else part for i, part in enumerate(parts)])
 
 
 pages = PageCache()
