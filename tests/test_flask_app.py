@@ -1,5 +1,4 @@
 """The service's Flask class: the coroutine check Flask makes on every call is answered once per function."""
-
 from widget_server.flask_app import WidgetFlask
 
 
