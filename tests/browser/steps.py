@@ -132,3 +132,13 @@ def describe_violations(violations: list[dict], where: str) -> str:
             for summary_line in (node.get("failureSummary") or "").splitlines():
                 lines.append(f"       {summary_line}")
     return "\n".join(lines)
+
+
+def fallback_link(page, target: str):
+    """Once the merchant page logged widget:fallback for the container #`target`: the frame, its German
+    "Continue in a new tab" link and where that leads."""
+    page.locator(f'#events li[data-event="fallback"][data-target="{target}"]').wait_for()
+    frame = page.locator(f"#{target} iframe").element_handle().content_frame()
+    link = frame.locator("#widget-fallback-notice a")
+    assert link.inner_text() == "In einem neuen Tab fortfahren"
+    return frame, link, link.get_attribute("href")

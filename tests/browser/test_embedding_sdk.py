@@ -1,7 +1,7 @@
 """The embed script in a real Chromium: the modal mode, calls queued before the script loaded,
 the fallback when the browser refuses our cookie inside the frame, and two tenants on one page."""
 import pytest
-from .steps import describe_violations, run_axe
+from .steps import describe_violations, fallback_link, run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -65,11 +65,7 @@ def test_a_refused_cookie_offers_a_new_tab_at_the_same_step(page, context, shop,
     context.route(f"{service.url}/embed/cookie-probe", lambda route: route.fulfill(status=204))
     page.goto(shop('<div id="signup" data-widget="signup" data-tenant="demo" data-plan="pro" data-lang="de"></div>'
                    '<script async src="SERVICE/embed.js"></script>'))
-    page.locator('#events li[data-event="fallback"][data-target="signup"]').wait_for()
-    frame = page.locator("#signup iframe").element_handle().content_frame()
-    link = frame.locator("#widget-fallback-notice a")
-    assert link.inner_text() == "In einem neuen Tab fortfahren"
-    href = link.get_attribute("href")
+    _frame, link, href = fallback_link(page, "signup")
     assert href.startswith(f"{service.url}/t/demo/signup/pro?") and "embed=" not in href and "lang=de" in href
     context.unroute(f"{service.url}/embed/cookie-probe")
     with context.expect_page() as opened:

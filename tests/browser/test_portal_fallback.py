@@ -9,7 +9,7 @@ import pytest
 
 from tests.api.conftest import create_key
 
-from .steps import describe_violations, run_axe
+from .steps import describe_violations, fallback_link, run_axe
 from .test_portal_embedded import portal_url  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -55,11 +55,7 @@ def test_a_refused_cookie_continues_the_portal_in_a_new_tab(app, page, context, 
     url = portal_link(app, customer_id, flow="profile", locale="de")
     page.goto(shop(f'<div id="portal" data-widget="portal" data-url="{url}" data-lang="de"></div>'
                    '<script async src="SERVICE/embed.js"></script>'))
-    page.locator('#events li[data-event="fallback"][data-target="portal"]').wait_for()
-    frame = page.locator("#portal iframe").element_handle().content_frame()
-    link = frame.locator("#widget-fallback-notice a")
-    assert link.inner_text() == "In einem neuen Tab fortfahren"
-    href = link.get_attribute("href")
+    frame, link, href = fallback_link(page, "portal")
     assert href.startswith(f"{service.url}/t/demo/portal/enter/resume?") and "embed=" not in href and "lang=de" in href
     [detail] = page.locator('#events li[data-event="fallback"]').all_inner_texts()
     assert json.loads(detail) == {"url": href}  # the host page may open the same tab itself
