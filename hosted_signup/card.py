@@ -49,7 +49,7 @@ def card_policy():
         allow_stripe()
 
 
-@bp.app_context_processor
+@bp.context_processor
 def card_context():
     return {"signup_card": _template_values, "card_label": card_label}
 

@@ -11,8 +11,9 @@ NAV: list[tuple[str, object]] = [("portal.overview", _l("Overview"))]
 NAV_WHEN: dict[str, object] = {}
 
 
-@bp.app_context_processor
+@bp.context_processor
 def portal_navigation():
+    """Only for the portal's own pages (a blueprint context processor): nothing else shows its navigation."""
     tenant = g.get("tenant")
     return {"portal_nav": [(e, label) for e, label in NAV if tenant is None or e not in NAV_WHEN or NAV_WHEN[e](tenant)]}
 

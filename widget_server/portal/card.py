@@ -48,7 +48,7 @@ def card_label(method) -> str:
     return _("%(brand)s ending %(last4)s", brand=name, last4=method.card_last4) if method.card_last4 else name
 
 
-@bp.app_context_processor
+@bp.context_processor
 def card_context():
     return {"portal_card": _overview_values}
 
