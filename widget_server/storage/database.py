@@ -64,13 +64,16 @@ class Database:
         """A connection for a quick read: the request session's if it has one, else a pooled one given back
         at once, so pages that only read (the cached portal overview) never build an ORM session.
 
-        The pooled one runs in autocommit: a single SELECT sees one consistent snapshot anyway, and on
-        PostgreSQL that spares the BEGIN and ROLLBACK round trips around it."""
+        On PostgreSQL the pooled one runs in autocommit: a single SELECT sees one consistent snapshot
+        anyway, and that spares the BEGIN and ROLLBACK round trips around it. SQLite starts no
+        transaction for a SELECT, and switching its mode back costs a PRAGMA, so it is left alone."""
         if self.session.registry.has():
             yield self.session.connection()
         else:
             with self.engine.connect() as connection:
-                yield connection.execution_options(isolation_level="AUTOCOMMIT")
+                if connection.dialect.name != "sqlite":
+                    connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                yield connection
 
     @property
     def engine(self) -> Engine:
