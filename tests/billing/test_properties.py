@@ -3,16 +3,16 @@ from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from widget_server.billing.contracts import PaymentChoice, start_contract
 from widget_server.billing.ledger import balance, record_payment
 from widget_server.billing.periods import period_end
 from widget_server.billing.proration import segment
 from widget_server.billing.run import bill_due
-from widget_server.storage.base import Base
 from widget_server.storage.models import Invoice, Payment
 
+from tests.billing.ledger_steps import bill_later, empty_tables
 from tests.conftest import SIGNUP_FIELDS
 
 DB_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -30,13 +30,6 @@ def test_any_split_of_a_period_adds_up_to_its_price(price, start, interval, cuts
     assert all(part >= 0 for part in parts)
 
 
-def _clear(session):
-    session.rollback()
-    for table in reversed(Base.metadata.sorted_tables):
-        session.execute(delete(table))
-    session.commit()
-
-
 def _contract(session, tenants, plan, on, n):
     demo = tenants("demo")
     return start_contract(session, tenant="demo", plan=demo.plan(plan), email=f"p{n}@example.com", locale="en",
@@ -47,7 +40,7 @@ def _contract(session, tenants, plan, on, n):
 @given(starts=st.lists(st.tuples(st.sampled_from(["basic", "pro"]), days), min_size=1, max_size=4),
        run_days=st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=3))
 def test_billing_twice_equals_billing_once(session, tenants, starts, run_days):
-    _clear(session)
+    empty_tables(session)
     for n, (plan, on) in enumerate(starts):
         _contract(session, tenants, plan, on, n)
     session.commit()
@@ -58,7 +51,7 @@ def test_billing_twice_equals_billing_once(session, tenants, starts, run_days):
     again = bill_due(session, tenants, first + timedelta(days=max(run_days)))
     assert again.invoices == 0
     assert sorted(session.execute(select(Invoice.contract_id, Invoice.period_start, Invoice.number, Invoice.gross_minor)).all()) == snapshot
-    _clear(session)
+    empty_tables(session)
 
 
 @DB_SETTINGS
@@ -66,14 +59,13 @@ def test_billing_twice_equals_billing_once(session, tenants, starts, run_days):
        steps=st.lists(st.one_of(st.tuples(st.just("bill"), st.integers(min_value=0, max_value=120)),
                                 st.tuples(st.just("pay"), st.integers(min_value=1, max_value=10_000))), max_size=8))
 def test_balance_is_invoices_minus_payments(session, tenants, plan, start, steps):
-    _clear(session)
+    empty_tables(session)
     contract = _contract(session, tenants, plan, start, 0)
     session.commit()
     today = start
     for kind, value in steps:
         if kind == "bill":
-            today += timedelta(days=value)
-            bill_due(session, tenants, today)
+            today = bill_later(session, tenants, today, value)
         else:
             record_payment(session, customer=contract.customer, amount_minor=value, currency="EUR", received_on=today, method="invoice")
             session.commit()
@@ -84,4 +76,4 @@ def test_balance_is_invoices_minus_payments(session, tenants, plan, start, steps
     open_total = sum(item.remaining_minor for item in owed.open_items)
     assert open_total == max(owed.balance_minor, 0) or (owed.balance_minor < 0 and open_total == 0)
     assert 0 <= owed.overdue_minor <= max(owed.balance_minor, 0)
-    _clear(session)
+    empty_tables(session)

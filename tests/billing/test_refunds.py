@@ -1,11 +1,12 @@
 """Refunds: a credit note for the amount and the money back, never more than was paid."""
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
+from tests.billing.ledger_steps import bill_later, empty_tables, refund_newest
 from tests.conftest import SIGNUP_FIELDS
 from widget_server.billing.contracts import PaymentChoice, start_contract
 from widget_server.billing.errors import BillingError
@@ -13,7 +14,6 @@ from widget_server.billing.invoices import Draft, LineSpec, issue
 from widget_server.billing.ledger import balance, record_payment
 from widget_server.billing.refunds import TO_BE_PAID_OUT, refund_invoice
 from widget_server.billing.run import bill_due
-from widget_server.storage.base import Base
 from widget_server.storage.models import AuditEvent, Invoice, LedgerEntry, OutboxEvent, Payment, Refund
 
 DAY = date(2026, 1, 20)
@@ -131,19 +131,12 @@ def test_a_reverse_charge_invoice_is_corrected_without_vat(session, tenants, sig
 DB_SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def _clear(session):
-    session.rollback()
-    for table in reversed(Base.metadata.sorted_tables):
-        session.execute(delete(table))
-    session.commit()
-
-
 @DB_SETTINGS
 @given(steps=st.lists(st.one_of(st.tuples(st.just("bill"), st.integers(min_value=0, max_value=70)),
                                 st.tuples(st.just("pay"), st.integers(min_value=1, max_value=6000)),
                                 st.tuples(st.just("refund"), st.integers(min_value=1, max_value=3000))), max_size=10))
 def test_balance_is_invoices_minus_payments_plus_refunds(session, tenants, steps):
-    _clear(session)
+    empty_tables(session)
     start = date(2026, 1, 1)
     contract = start_contract(session, tenant="demo", plan=tenants("demo").plan("pro"), email="p@example.com", locale="en",
                               fields=SIGNUP_FIELDS, payment=PaymentChoice(kind="invoice"), signup_key="refund-property", today=start)
@@ -151,18 +144,11 @@ def test_balance_is_invoices_minus_payments_plus_refunds(session, tenants, steps
     today = start
     for kind, value in steps:
         if kind == "bill":
-            today += timedelta(days=value)
-            bill_due(session, tenants, today)
+            today = bill_later(session, tenants, today, value)
         elif kind == "pay":
             record_payment(session, customer=contract.customer, amount_minor=value, currency="EUR", received_on=today, method="invoice")
         else:
-            invoice = session.scalars(select(Invoice).where(Invoice.kind == "invoice").order_by(Invoice.id.desc())).first()
-            if invoice is not None:
-                try:
-                    refund_invoice(session, tenants("demo"), invoice, today=today, amount_minor=value)
-                except BillingError:
-                    session.rollback()
-                    continue
+            refund_newest(session, tenants, today, value)
         session.commit()
     invoiced = session.scalar(select(func.coalesce(func.sum(Invoice.gross_minor), 0)))  # credit notes are negative
     paid = session.scalar(select(func.coalesce(func.sum(Payment.amount_minor), 0)))
@@ -172,7 +158,7 @@ def test_balance_is_invoices_minus_payments_plus_refunds(session, tenants, steps
     for invoice in session.scalars(select(Invoice).where(Invoice.kind == "invoice")):
         left = session.scalar(select(func.sum(LedgerEntry.amount_minor)).where(LedgerEntry.invoice_id == invoice.id))
         assert (invoice.status == "open") == (left > 0)
-    _clear(session)
+    empty_tables(session)
 
 
 def test_two_refunds_at_once_give_the_money_back_once(app, session, tenants, paid, database_url):

@@ -15,6 +15,8 @@ from widget_server.payments.sepa import export
 from widget_server.payments.sepa_returns import ReturnError, ReturnNotice, book_return, charges_fees, read_csv, read_file
 from widget_server.storage.models import AuditEvent, DunningNotice, Invoice, LedgerEntry, OutboxEvent, PaymentMethod, SepaReturn
 
+from tests.billing.ledger_steps import bill_later, empty_tables, refund_newest
+
 from .conftest import ANNA_IBAN, BERT_IBAN, read_pain008, sepa_choice
 
 JAN_12 = date(2026, 1, 12)
@@ -279,24 +281,15 @@ def test_a_returned_invoice_is_dunned(session, tenants, collected):
                                 st.tuples(st.just("refund"), st.integers(min_value=1, max_value=2500))), min_size=2, max_size=12),
        fees=st.booleans())
 def test_the_balance_adds_up_whatever_comes_back(session, tenants, sign_up, monkeypatch, steps, fees):
-    from sqlalchemy import delete
-
-    from widget_server.billing.errors import BillingError
-    from widget_server.billing.run import bill_due
-    from widget_server.storage.base import Base
     from widget_server.storage.models import Payment, Refund, SepaCollectionItem
 
-    session.rollback()
-    for table in reversed(Base.metadata.sorted_tables):
-        session.execute(delete(table))
-    session.commit()
+    empty_tables(session)
     monkeypatch.setenv("WIDGET_SEPA_CHARGE_RETURN_FEES_DEMO", "1" if fees else "0")
     contract = sign_up("pro", on=date(2026, 1, 1), payment=sepa_choice(), key="returns-property")
     today = date(2026, 1, 1)
     for kind, value in [("bill", 0), ("collect", 0), *steps]:
         if kind == "bill":
-            today += timedelta(days=value)
-            bill_due(session, tenants, today)
+            today = bill_later(session, tenants, today, value)
         elif kind == "collect":
             result = export(session, tenants("demo"), up_to=today + timedelta(days=14), today=today)
             for debit in result.debits:  # the bank credits every debit; we book it as paid
@@ -309,13 +302,7 @@ def test_the_balance_adds_up_whatever_comes_back(session, tenants, sign_up, monk
                 book_return(session, "demo", ReturnNotice(end_to_end_id=item.end_to_end_id, reason_code=value,
                                                           return_date=item.collection_date + timedelta(days=5), fee_minor=300))
         else:
-            invoice = session.scalars(select(Invoice).where(Invoice.kind == "invoice").order_by(Invoice.id.desc())).first()
-            if invoice is not None:
-                try:
-                    refund_invoice(session, tenants("demo"), invoice, today=today, amount_minor=value)
-                except BillingError:
-                    session.rollback()
-                    continue
+            refund_newest(session, tenants, today, value)
         session.commit()
     total = lambda column: session.scalar(select(func.coalesce(func.sum(column), 0)))  # noqa: E731
     returned = session.scalar(select(func.coalesce(func.sum(SepaReturn.reversed_minor), 0)))
