@@ -26,7 +26,7 @@ from . import access, bp
 
 
 def _available() -> bool:
-    return stripe_payments.card_available(g.tenant)
+    return payable(g.tenant)
 
 
 def payable(tenant) -> bool:

@@ -13,7 +13,6 @@ the cookie is kept, uses the hand-off and starts a new portal session for the sa
 import secrets
 
 from flask import current_app, g, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -36,22 +35,6 @@ def issue(tenant: str, visit: PortalSession, *, customer: str, flow: str | None,
     """A hand-off token for the portal session `visit` of `customer` (a public id) just started in a frame."""
     return tokens.sign(PURPOSE, tenant, {"id": ID_PREFIX + secrets.token_urlsafe(16), "session": visit.key_hash,
                                          "customer": customer, "flow": flow, "locale": locale})
-
-
-def refused(reason: str, deep: dict):
-    """A refused link into the portal (an entry link or its hand-off): why, in the customer's language, and
-    the e-mail sign-in, which opens the same page afterwards. `deep` is what the link asked for."""
-    if deep.get("locale"):
-        g.customer_locale = deep["locale"]  # the page speaks the language the merchant asked for
-    messages = {
-        "expired": _("This link has expired. Links to your customer account are valid for a short time only; "
-                     "please ask for a new one."),
-        "used": _("This link has already been used. For your security each link works only once; "
-                  "please ask for a new one."),
-        "invalid": _("This link is not valid. Please ask for a new one."),
-    }
-    notice = messages[reason] + " " + _("Or enter your e-mail address and we will send you a sign-in link.")
-    return login.login_form(400, notice=notice, deep=deep)
 
 
 def _deep_link(token: str) -> dict:
@@ -121,7 +104,7 @@ def handoff_check():
     try:
         payload = tokens.load_expired(PURPOSE, g.tenant.slug, token)
     except tokens.BadToken:
-        return refused("invalid", {})
+        return login.refused_link("invalid", {})
     visit, bound = access.current(g.tenant.slug), _bound_session(payload)
     if visit is not None and bound is not None and visit.id == bound.id:
         if _use(payload):  # the cookie works here: the hand-off is not needed any more
@@ -130,7 +113,7 @@ def handoff_check():
     try:
         payload, _visit, customer = _check(token)
     except access.EntryRefused as refusal:
-        return refused(refusal.reason, _deep_link(token))
+        return login.refused_link(refusal.reason, _deep_link(token))
     g.customer_locale = customer.locale
     params = {key: value for key, value in carry().items() if key != "embed"}  # the new tab is top-level
     resume = current_app.config["WIDGET_PUBLIC_URL"] + url_for("portal.handoff_resume", handoff=token, **params)
@@ -146,7 +129,7 @@ def handoff_resume():
         if not _use(payload):
             raise access.EntryRefused("used")
     except access.EntryRefused as refusal:
-        return refused(refusal.reason, _deep_link(token))
+        return login.refused_link(refusal.reason, _deep_link(token))
     visit.ended_at = utcnow()  # the frame's session: the browser never kept its cookie
     access.start(g.tenant.slug, customer, return_url=visit.return_url)
     return redirect(page_url(access.destination(payload.get("flow"))))

@@ -152,6 +152,22 @@ def _refused(reason: str):
     return login_form(400, notice=notices[reason], deep={})
 
 
+def refused_link(reason: str, deep: dict):
+    """A refused link into the portal (an entry link or its hand-off): why, in the customer's language, and
+    the e-mail sign-in, which opens the same page afterwards. `deep` is what the link asked for."""
+    if deep.get("locale"):
+        g.customer_locale = deep["locale"]  # the page speaks the language the merchant asked for
+    messages = {
+        "expired": _("This link has expired. Links to your customer account are valid for a short time only; "
+                     "please ask for a new one."),
+        "used": _("This link has already been used. For your security each link works only once; "
+                  "please ask for a new one."),
+        "invalid": _("This link is not valid. Please ask for a new one."),
+    }
+    notice = messages[reason] + " " + _("Or enter your e-mail address and we will send you a sign-in link.")
+    return login_form(400, notice=notice, deep=deep)
+
+
 def _link(token: str) -> LoginLink | None:
     if not token or len(token) > 100:
         return None

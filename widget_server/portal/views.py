@@ -10,7 +10,7 @@ from ..web import page_cache
 from ..web.embedding import parent_origin
 from ..web.pages import page_url
 from ..web.session import csrf_token
-from . import access, bp, card, handoff
+from . import access, bp, card, handoff, login
 
 
 @bp.get("/enter")
@@ -26,7 +26,7 @@ def enter():
         visit, payload = access.enter(g.tenant, token)
     except access.EntryRefused as refused:
         deep = access.deep_link(g.tenant.slug, token)
-        return handoff.refused(refused.reason, {**deep, "entry": token} if deep else {})
+        return login.refused_link(refused.reason, {**deep, "entry": token} if deep else {})
     extra = {"lang": payload["locale"]} if payload.get("locale") in g.tenant.languages else {}
     if parent_origin(g.tenant):
         check = handoff.issue(g.tenant.slug, visit, customer=str(payload["customer"]), flow=payload.get("flow"),
